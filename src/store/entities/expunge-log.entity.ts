@@ -1,0 +1,17 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** Expunged UIDs with the modseq of their expunge, for QRESYNC VANISHED (EARLIER). */
+@Entity({ name: 'expunge_log' })
+export class ExpungeLogEntity {
+  @PrimaryColumn({ name: 'mailbox_id', type: 'bigint' })
+  mailboxId!: string;
+
+  @PrimaryColumn({ type: 'integer' })
+  uid!: number;
+
+  @Column({ name: 'user_id', type: 'bigint' })
+  userId!: string;
+
+  @Column({ type: 'bigint' })
+  modseq!: string;
+}

@@ -1,0 +1,29 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** Immutable message bytes (invariant 3), shared by every mailbox row that shows them. */
+@Entity({ name: 'message_contents' })
+@Index('message_contents_user_sha_idx', ['userId', 'sha256'])
+export class MessageContentEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string;
+
+  @Column({ name: 'user_id', type: 'bigint' })
+  userId!: string;
+
+  @Column({ type: 'bytea' })
+  raw!: Buffer;
+
+  @Column({ type: 'integer' })
+  size!: number;
+
+  /** Hex SHA-256 of raw. */
+  @Column({ type: 'text' })
+  sha256!: string;
+
+  /** Parsed ENVELOPE/BODYSTRUCTURE JSON computed by the protocol layer. */
+  @Column({ type: 'text', nullable: true })
+  summary!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}
