@@ -25,7 +25,8 @@ export type ImapResponseCode =
   | 'CORRUPTION'
   | 'OVERQUOTA'
   | 'BADURL'
-  | 'UNKNOWN-CTE';
+  | 'UNKNOWN-CTE'
+  | 'USEATTR';
 
 export interface MemgateErrorOptions {
   imapCode?: ImapResponseCode;

@@ -1,0 +1,48 @@
+// CAPABILITY is derived from what is implemented and from the connection's state:
+// nothing is advertised that a command file does not implement (RFC 9051 6.1.1).
+
+export interface CapabilityContext {
+  authenticated: boolean;
+  /** TLS is active, or plaintext auth is allowed here (loopback or configured). */
+  secure: boolean;
+  tlsAvailable: boolean;
+  tlsActive: boolean;
+}
+
+/** Extensions available in every state once logged in (and announced before, as RFC 5550 asks). */
+const EXTENSIONS = [
+  'IMAP4rev1',
+  'IMAP4rev2',
+  'LITERAL+',
+  'SASL-IR',
+  'ID',
+  'ENABLE',
+  'IDLE',
+  'NAMESPACE',
+  'UNSELECT',
+  'UIDPLUS',
+  'MOVE',
+  'CHILDREN',
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'SPECIAL-USE',
+  'ESEARCH',
+  'SEARCHRES',
+  'BINARY',
+  'MULTIAPPEND',
+  'UTF8=ACCEPT',
+  'STATUS=SIZE',
+];
+
+export function capabilities(ctx: CapabilityContext): string[] {
+  const caps = [...EXTENSIONS];
+  if (!ctx.authenticated) {
+    if (ctx.tlsAvailable && !ctx.tlsActive) caps.push('STARTTLS');
+    if (ctx.secure) caps.push('AUTH=PLAIN');
+    else caps.push('LOGINDISABLED');
+  }
+  return caps;
+}
+
+/** What ENABLE can turn on (RFC 5161). */
+export const ENABLEABLE = new Set(['IMAP4REV2', 'UTF8=ACCEPT']);

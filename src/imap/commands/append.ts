@@ -1,0 +1,59 @@
+// APPEND (RFC 9051 6.3.12) with MULTIAPPEND (RFC 3502), APPENDUID (RFC 4315) and
+// binary literals (RFC 3516). All messages of one command get UIDs in one transaction.
+import { AUTHENTICATED, command } from './types';
+import { MemgateError, ProtocolError } from '../../core/errors';
+import type { AppendInput } from '../../core/ports';
+import { clientFlags } from '../flags';
+import { formatSequence } from '../wire/sequence';
+import { destination } from './copy';
+
+interface AppendArgs {
+  mailbox: string;
+  messages: AppendInput[];
+}
+
+export default command<AppendArgs>({
+  name: 'APPEND',
+  states: AUTHENTICATED,
+  parse(p) {
+    p.sp();
+    const mailbox = p.mailbox();
+    const messages: AppendInput[] = [];
+    while (p.take(' ')) {
+      let flags: string[] = [];
+      let internalDate: Date | undefined;
+      if (p.peekChar('(')) {
+        flags = clientFlags(p.list(() => p.flag()));
+        p.sp();
+      }
+      if (p.peekChar('"')) {
+        internalDate = p.dateTime();
+        p.sp();
+      }
+      if (p.matchWord('UTF8')) {
+        // RFC 6855 UTF8 (literal8): accepted as a plain message.
+        p.sp();
+        p.expect('(');
+        const raw = p.literal();
+        p.expect(')');
+        messages.push({ raw, flags, internalDate });
+        continue;
+      }
+      if (!p.atLiteral()) p.fail('Expected a message literal');
+      const raw = p.literal();
+      messages.push({ raw, flags, internalDate });
+    }
+    p.end();
+    if (messages.length === 0) throw new ProtocolError('APPEND needs a message');
+    return { mailbox, messages };
+  },
+  async handle(session, { mailbox, messages }) {
+    for (const m of messages) {
+      if (m.raw.length === 0) throw new MemgateError('Empty message', { imapCode: 'CANNOT' });
+    }
+    const dest = await destination(session, mailbox);
+    const result = await session.ctx.store.appendMessages(session.user!.id, dest.id, messages);
+    if (session.selected?.id === dest.id) session.dirty = true;
+    return { code: `APPENDUID ${result.uidValidity} ${formatSequence(result.uids)}`, text: 'APPEND completed' };
+  },
+});

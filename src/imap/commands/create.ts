@@ -1,0 +1,42 @@
+// CREATE (RFC 9051 6.3.4), with the SPECIAL-USE USE option (RFC 6154 5.2) accepted.
+import { AUTHENTICATED, command } from './types';
+import { MemgateError } from '../../core/errors';
+import type { SpecialUse } from '../../core/ports';
+import { checkNewName } from '../mailbox-names';
+
+const USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive', '\\All', '\\Flagged']);
+
+export default command({
+  name: 'CREATE',
+  states: AUTHENTICATED,
+  parse(p) {
+    p.sp();
+    let name = p.mailbox();
+    let use: string | null = null;
+    if (p.take(' ')) {
+      // create-param: (USE (\Sent))
+      p.expect('(');
+      if (!p.matchWord('USE')) p.fail('Unknown CREATE parameter');
+      p.sp();
+      const uses = p.list(() => p.flag());
+      p.expect(')');
+      if (uses.length > 1) throw new MemgateError('Only one special use per mailbox', { imapCode: 'USEATTR' });
+      use = uses[0] ?? null;
+    }
+    p.end();
+    // A trailing delimiter means "a parent for future children" (RFC 9051 6.3.4).
+    if (name.endsWith('/')) name = name.replace(/\/+$/, '');
+    return { name, use };
+  },
+  async handle(session, { name, use }) {
+    if (name === 'INBOX') throw new MemgateError('INBOX already exists', { imapCode: 'ALREADYEXISTS' });
+    checkNewName(name);
+    let specialUse: SpecialUse | null = null;
+    if (use) {
+      const canonical = [...USES].find((u) => u.toLowerCase() === use.toLowerCase());
+      if (!canonical) throw new MemgateError(`Unsupported special use ${use}`, { imapCode: 'USEATTR' });
+      specialUse = canonical as SpecialUse;
+    }
+    await session.ctx.store.createMailbox(session.user!.id, name, specialUse);
+  },
+});

@@ -1,0 +1,41 @@
+// What the IMAP layer needs from the rest of memgate, handed in by the composition root.
+import type { EventBus, MailStore } from '../core/ports';
+import type { SecureContext } from 'node:tls';
+
+export interface ImapLimits {
+  maxLineLength: number;
+  maxLiteralSize: number;
+  /** First delay after a failed login; it doubles with each further failure. */
+  authFailDelayMs: number;
+  maxAuthFailures: number;
+  preauthTimeoutMs: number;
+  /** Authenticated (and IDLE) inactivity limit: at least 30 minutes (RFC 9051 5.4). */
+  idleTimeoutMs: number;
+}
+
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+}
+
+export interface ImapContext {
+  store: MailStore;
+  bus: EventBus;
+  log: Logger;
+  limits: ImapLimits;
+  /** Null when no certificate is configured: no STARTTLS. */
+  secureContext: SecureContext | null;
+  /** Allow LOGIN/AUTHENTICATE without TLS on non-loopback connections. */
+  allowPlaintextAuth: boolean;
+}
+
+export const DEFAULT_LIMITS: ImapLimits = {
+  maxLineLength: 64 * 1024,
+  maxLiteralSize: 64 * 1024 * 1024,
+  authFailDelayMs: 500,
+  maxAuthFailures: 5,
+  preauthTimeoutMs: 60_000,
+  idleTimeoutMs: 35 * 60_000,
+};

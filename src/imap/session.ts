@@ -1,0 +1,295 @@
+// One IMAP connection's state machine (RFC 9051 3): framing in, commands dispatched from
+// the typed table one at a time, responses out, and store events turned into untagged
+// updates at the moments the RFC allows.
+import type { User } from '../core/ports';
+import type { StoreEvent } from '../core/events';
+import { MemgateError, ProtocolError } from '../core/errors';
+import { CommandReader, tagOf, type ReaderEvent } from './wire/reader';
+import { Parser } from './wire/parser';
+import { serialize, type WireValue } from './wire/encode';
+import { capabilities } from './capabilities';
+import { SelectedMailbox } from './selected';
+import { COMMANDS, type CommandResult } from './commands';
+import type { ImapContext } from './context';
+import { announceUpdates } from './updates';
+
+export type SessionState = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
+
+/** The transport under a session: a TCP or TLS socket, seen through what the session needs. */
+export interface Transport {
+  write(chunks: Array<string | Buffer>): void;
+  /** Upgrades to TLS in place (STARTTLS); resolves once the handshake is done. */
+  startTls(): Promise<void>;
+  close(): void;
+  readonly tlsActive: boolean;
+  readonly loopback: boolean;
+  readonly remoteAddress: string;
+}
+
+type Continuation = (line: Buffer) => void;
+
+export class Session {
+  state: SessionState = 'notAuthenticated';
+  user: User | null = null;
+  selected: SelectedMailbox | null = null;
+  /** ENABLEd extensions (upper case). */
+  readonly enabled = new Set<string>();
+  authFailures = 0;
+  /** Set when a store event touched the selected mailbox: catch up at the next chance. */
+  dirty = false;
+  /** Receives the next client line instead of the dispatcher (IDLE's DONE, SASL responses). */
+  continuation: Continuation | null = null;
+  /** Set while IDLE runs: push updates as soon as they happen. */
+  idling = false;
+
+  private reader: CommandReader;
+  private readonly queue: ReaderEvent[] = [];
+  private running = false;
+  private unsubscribe: (() => void) | null = null;
+  private closed = false;
+
+  constructor(
+    readonly ctx: ImapContext,
+    readonly transport: Transport,
+  ) {
+    this.reader = new CommandReader(ctx.limits);
+  }
+
+  get utf8(): boolean {
+    return this.enabled.has('UTF8=ACCEPT') || this.enabled.has('IMAP4REV2');
+  }
+
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4REV2');
+  }
+
+  /** Plaintext authentication is acceptable on this connection. */
+  get secure(): boolean {
+    return this.transport.tlsActive || this.transport.loopback || this.ctx.allowPlaintextAuth;
+  }
+
+  capabilityList(): string[] {
+    return capabilities({
+      authenticated: this.state !== 'notAuthenticated',
+      secure: this.secure,
+      tlsAvailable: this.ctx.secureContext !== null,
+      tlsActive: this.transport.tlsActive,
+    });
+  }
+
+  greet(): void {
+    this.send(`* OK [CAPABILITY ${this.capabilityList().join(' ')}] memgate ready`);
+  }
+
+  /** Bytes from the client. */
+  onData(chunk: Buffer): void {
+    if (this.closed) return;
+    for (const event of this.reader.push(chunk)) {
+      if (event.kind === 'continue') {
+        this.send('+ Ready for literal data');
+      } else if (event.kind === 'command' && this.continuation) {
+        // A running command (IDLE, AUTHENTICATE) waits for this line.
+        const take = this.continuation;
+        take(event.bytes);
+      } else {
+        this.queue.push(event);
+      }
+    }
+    void this.drain();
+  }
+
+  /** A new reader after STARTTLS: bytes pipelined before the handshake are dropped (RFC 9051 6.2.1). */
+  resetReader(): void {
+    this.reader = new CommandReader(this.ctx.limits);
+    this.queue.length = 0;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const event = this.queue.shift()!;
+        if (event.kind === 'command' && this.continuation) {
+          this.continuation(event.bytes);
+          continue;
+        }
+        if (event.kind === 'rejected') {
+          this.rejected(event);
+          continue;
+        }
+        if (event.kind === 'command') await this.dispatch(event.bytes);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private rejected(event: Extract<ReaderEvent, { kind: 'rejected' }>): void {
+    const tag = event.tag ?? '*';
+    if (event.reason === 'literal-too-big') {
+      this.send(`${tag} NO [TOOBIG] Literal of ${event.size} octets is larger than ${this.ctx.limits.maxLiteralSize}`);
+    } else {
+      this.send(`${tag} BAD [TOOBIG] Command line longer than ${this.ctx.limits.maxLineLength} octets`);
+    }
+  }
+
+  private async dispatch(bytes: Buffer): Promise<void> {
+    const parser = new Parser(bytes, this.utf8);
+    let tag: string;
+    try {
+      tag = parser.tag();
+      parser.sp();
+    } catch {
+      const guess = tagOf(bytes);
+      if (bytes.length === 0) this.send('* BAD Empty command line');
+      else this.send(`${guess ?? '*'} BAD Missing or invalid tag or command`);
+      return;
+    }
+    let name: string;
+    try {
+      name = parser.atom().toUpperCase();
+      if (name === 'UID') {
+        parser.sp();
+        name = 'UID ' + parser.atom().toUpperCase();
+      }
+    } catch {
+      this.send(`${tag} BAD Missing command name`);
+      return;
+    }
+    const command = COMMANDS.get(name);
+    if (!command) {
+      this.send(`${tag} BAD Unknown command ${name.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}`);
+      return;
+    }
+    if (!command.states.includes(this.state)) {
+      this.send(`${tag} BAD [CLIENTBUG] ${name} is not allowed ${stateText(this.state)}`);
+      return;
+    }
+    try {
+      const args: unknown = command.parse(parser, this);
+      const result: CommandResult | void = await command.handle(this, args, tag);
+      if (this.closed || result?.answered) return;
+      await this.afterCommand(command.blocksExpunge === true);
+      this.tagged(tag, 'OK', result?.code ?? null, result?.text ?? `${name} completed`);
+    } catch (err) {
+      if (this.closed) return;
+      this.replyError(tag, name, err);
+    }
+  }
+
+  /** Maps an error to the tagged answer; unexpected errors are bugs and are logged. */
+  replyError(tag: string, name: string, err: unknown): void {
+    if (err instanceof MemgateError) {
+      const code = err.imapCode ? `[${err.imapCode}] ` : '';
+      this.send(`${tag} ${err.imapStatus} ${code}${sanitize(err.message)}`);
+      return;
+    }
+    this.ctx.log.error({ err, command: name }, 'IMAP command failed unexpectedly');
+    this.send(`${tag} NO [SERVERBUG] ${name} failed: internal error, logged`);
+  }
+
+  tagged(tag: string, status: 'OK' | 'NO' | 'BAD', code: string | null, text: string): void {
+    this.send(`${tag} ${status} ${code ? `[${code}] ` : ''}${text}`);
+  }
+
+  /** Untagged updates owed to the client after a command (RFC 9051 7.4.1). */
+  private async afterCommand(blocksExpunge: boolean): Promise<void> {
+    if (this.selected && this.dirty) await this.catchUp(!blocksExpunge);
+  }
+
+  /** Pulls changes of the selected mailbox from the store and announces them. */
+  async catchUp(allowExpunge: boolean): Promise<void> {
+    const sel = this.selected;
+    if (!sel || !this.user) return;
+    this.dirty = false;
+    const delta = await this.ctx.store.mailboxDelta(this.user.id, sel.id, sel.highestModseq, sel.lastUid());
+    if (this.selected !== sel) return;
+    announceUpdates(this, sel.apply(delta, allowExpunge));
+  }
+
+  /** Untagged response or any line; CRLF appended. */
+  send(line: string): void {
+    this.write([line + '\r\n']);
+  }
+
+  /** `* <values...>` built from wire values (literals included). */
+  sendUntagged(parts: WireValue[]): void {
+    const chunks: Array<string | Buffer> = ['* '];
+    parts.forEach((part, i) => {
+      if (i > 0) chunks.push(' ');
+      serialize(part, chunks);
+    });
+    chunks.push('\r\n');
+    this.write(chunks);
+  }
+
+  write(chunks: Array<string | Buffer>): void {
+    if (!this.closed) this.transport.write(chunks);
+  }
+
+  /** Logged in: watch the user's store events. */
+  loggedIn(user: User): void {
+    this.user = user;
+    this.state = 'authenticated';
+    this.authFailures = 0;
+    this.unsubscribe = this.ctx.bus.subscribe(user.id, (event) => this.onStoreEvent(event));
+  }
+
+  private onStoreEvent(event: StoreEvent): void {
+    if (!this.selected || !('mailboxId' in event) || event.mailboxId !== this.selected.id) return;
+    this.dirty = true;
+    if (this.idling) {
+      this.catchUp(true).catch((err: unknown) => this.ctx.log.warn({ err }, 'IDLE catch-up failed'));
+    }
+  }
+
+  select(mailbox: SelectedMailbox | null): void {
+    this.selected = mailbox;
+    this.state = mailbox ? 'selected' : this.user ? 'authenticated' : 'notAuthenticated';
+    this.dirty = false;
+  }
+
+  /** Ends the session: BYE already sent by the caller where the RFC wants one. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = 'logout';
+    const waiting = this.continuation;
+    this.continuation = null;
+    waiting?.(Buffer.alloc(0));
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.transport.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Raised by command files for malformed arguments they detect after parsing. */
+  static bad(message: string): never {
+    throw new ProtocolError(message);
+  }
+}
+
+function stateText(state: SessionState): string {
+  switch (state) {
+    case 'notAuthenticated':
+      return 'before authentication';
+    case 'authenticated':
+      return 'without a selected mailbox';
+    case 'selected':
+      return 'with a mailbox selected';
+    case 'logout':
+      return 'after LOGOUT';
+    default: {
+      const never: never = state;
+      return never;
+    }
+  }
+}
+
+function sanitize(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').slice(0, 500);
+}
