@@ -1,0 +1,45 @@
+// memgate's settings: environment variables (and an optional JSON config file named by
+// MEMGATE_CONFIG), validated at start with a message naming the bad setting.
+import { z } from 'zod';
+
+const port = z.coerce
+  .number({ message: 'must be a port number' })
+  .int('must be a whole number')
+  .min(0, 'must be 0 (disabled) or a port from 1 to 65535')
+  .max(65535, 'must be at most 65535');
+
+const bool = z
+  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])])
+  .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes' || v === 'on');
+
+export const configSchema = z.object({
+  dataDir: z.string().min(1).default('./data'),
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  listen: z.string().min(1).default('127.0.0.1'),
+  imapPort: port.default(1143),
+  imapsPort: port.default(1993),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
+  allowPlaintextAuth: bool.default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  maxLiteralSize: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Environment variable for each setting. */
+export const ENV_NAMES: Record<keyof Config, string> = {
+  dataDir: 'MEMGATE_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  listen: 'MEMGATE_LISTEN',
+  imapPort: 'MEMGATE_IMAP_PORT',
+  imapsPort: 'MEMGATE_IMAPS_PORT',
+  tlsCert: 'MEMGATE_TLS_CERT',
+  tlsKey: 'MEMGATE_TLS_KEY',
+  allowPlaintextAuth: 'MEMGATE_ALLOW_PLAINTEXT_AUTH',
+  logLevel: 'MEMGATE_LOG_LEVEL',
+  maxLiteralSize: 'MEMGATE_MAX_LITERAL_SIZE',
+};

@@ -1,0 +1,146 @@
+// IMAP listeners: cleartext with STARTTLS, and implicit TLS (RFC 8314). Each connection
+// gets a Session; a socket error or a bug in one session never touches the others.
+import net from 'node:net';
+import tls from 'node:tls';
+import { Session, type Transport } from './session';
+import type { ImapContext } from './context';
+
+export interface ImapServerOptions {
+  host: string;
+  /** Cleartext + STARTTLS port; null disables it, 0 binds a free (ephemeral) port. */
+  port: number | null;
+  /** Implicit TLS port; null disables it, 0 binds a free port. */
+  tlsPort: number | null;
+}
+
+export interface ListeningImap {
+  /** Actual ports bound (useful with ephemeral ports); null when disabled. */
+  port: number | null;
+  tlsPort: number | null;
+  sessions(): number;
+  /** Stops accepting, says BYE to every client, closes. */
+  close(): Promise<void>;
+}
+
+class SocketTransport implements Transport {
+  tlsActive: boolean;
+  readonly loopback: boolean;
+  readonly remoteAddress: string;
+
+  constructor(
+    private socket: net.Socket,
+    private readonly ctx: ImapContext,
+    private readonly onData: (chunk: Buffer) => void,
+  ) {
+    this.tlsActive = socket instanceof tls.TLSSocket;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.loopback = isLoopback(this.remoteAddress);
+  }
+
+  write(chunks: Array<string | Buffer>): void {
+    if (this.socket.destroyed) return;
+    for (const c of chunks) this.socket.write(c);
+  }
+
+  async startTls(): Promise<void> {
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.ctx.secureContext! });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secure', () => resolve());
+      secure.once('error', reject);
+    });
+    secure.removeAllListeners('error');
+    secure.on('error', () => secure.destroy());
+    secure.on('data', this.onData);
+    this.socket = secure;
+    this.tlsActive = true;
+  }
+
+  close(): void {
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+export async function startImapServer(ctx: ImapContext, opts: ImapServerOptions): Promise<ListeningImap> {
+  const live = new Set<Session>();
+
+  const attach = (socket: net.Socket): void => {
+    socket.setNoDelay(true);
+    let session: Session;
+    const onData = (chunk: Buffer): void => {
+      try {
+        session.onData(chunk);
+      } catch (err) {
+        ctx.log.error({ err }, 'IMAP session failed while reading');
+        session.send('* BYE Internal error');
+        session.close();
+      }
+    };
+    const transport = new SocketTransport(socket, ctx, onData);
+    session = new Session(ctx, transport);
+    live.add(session);
+    const timeout = (): void => {
+      session.send('* BYE Autologout: idle for too long');
+      session.close();
+    };
+    socket.setTimeout(ctx.limits.preauthTimeoutMs, timeout);
+    const origLoggedIn = session.loggedIn.bind(session);
+    session.loggedIn = (user) => {
+      origLoggedIn(user);
+      socket.setTimeout(ctx.limits.idleTimeoutMs);
+    };
+    socket.on('data', onData);
+    socket.on('error', (err) => ctx.log.debug({ err }, 'IMAP socket error'));
+    socket.on('close', () => {
+      live.delete(session);
+      session.close();
+    });
+    session.greet();
+  };
+
+  const servers: net.Server[] = [];
+  const listen = (server: net.Server, port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, opts.host, () => {
+        server.removeListener('error', reject);
+        servers.push(server);
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+
+  let port: number | null = null;
+  let tlsPort: number | null = null;
+  if (opts.port !== null) port = await listen(net.createServer(attach), opts.port);
+  if (ctx.secureContext && opts.tlsPort !== null) {
+    const server = tls.createServer({ secureContext: ctx.secureContext }, attach);
+    server.on('tlsClientError', (err) => ctx.log.debug({ err }, 'TLS handshake failed'));
+    tlsPort = await listen(server, opts.tlsPort);
+  }
+
+  return {
+    port,
+    tlsPort,
+    sessions: () => live.size,
+    async close() {
+      for (const s of live) {
+        s.send('* BYE memgate shutting down');
+        s.close();
+      }
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+            }),
+        ),
+      );
+    },
+  };
+}

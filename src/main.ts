@@ -1,0 +1,82 @@
+// The composition root: the one place that wires store, event bus and listeners together.
+import path from 'node:path';
+import pino from 'pino';
+import type { Config } from './config/schema';
+import { openDatabase, type Database } from './store/database';
+import { PgEventBus } from './store/event-bus';
+import { PgMailStore } from './store/pg-mail-store';
+import { startImapServer, type ListeningImap } from './imap/server';
+import { DEFAULT_LIMITS, type Logger } from './imap/context';
+import { ensureCertificate, secureContextFrom, type CertificateFiles } from './tls/certificate';
+import type { MailStore } from './core/ports';
+
+export interface RunningMemgate {
+  imap: ListeningImap;
+  store: MailStore;
+  database: Database;
+  certificate: CertificateFiles;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/** Port setting -> listener option: 0 in the settings disables; tests ask for 'ephemeral'. */
+function listenerPort(value: number | 'ephemeral'): number | null {
+  if (value === 'ephemeral') return 0;
+  return value === 0 ? null : value;
+}
+
+export interface StartOverrides {
+  imapPort?: number | 'ephemeral';
+  imapsPort?: number | 'ephemeral';
+  log?: Logger;
+}
+
+/** Opens the store, then the listeners. Everything opened is closed again if a step fails. */
+export async function startMemgate(config: Config, overrides: StartOverrides = {}): Promise<RunningMemgate> {
+  const log: Logger = overrides.log ?? pino({ level: config.logLevel, base: { app: 'memgate' } });
+  const dataDir = path.resolve(config.dataDir);
+  const database = await openDatabase({ dataDir, databaseUrl: config.databaseUrl, log: (msg) => log.info(msg) });
+  let bus: PgEventBus | null = null;
+  try {
+    bus = await PgEventBus.create(database.url, { onError: (err) => log.warn({ err }, 'event bus') });
+    const store = new PgMailStore(database.dataSource, bus);
+    const certificate = await ensureCertificate(dataDir, config.tlsCert, config.tlsKey);
+    if (certificate.generated) log.warn(`generated a self-signed TLS certificate: ${certificate.certPath}`);
+    const imap = await startImapServer(
+      {
+        store,
+        bus,
+        log,
+        limits: { ...DEFAULT_LIMITS, maxLiteralSize: config.maxLiteralSize },
+        secureContext: secureContextFrom(certificate),
+        allowPlaintextAuth: config.allowPlaintextAuth,
+      },
+      {
+        host: config.listen,
+        port: listenerPort(overrides.imapPort ?? config.imapPort),
+        tlsPort: listenerPort(overrides.imapsPort ?? config.imapsPort),
+      },
+    );
+    const openBus = bus;
+    let stopping: Promise<void> | undefined;
+    return {
+      imap,
+      store,
+      database,
+      certificate,
+      log,
+      stop() {
+        stopping ??= (async () => {
+          await imap.close();
+          await openBus.close();
+          await database.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await bus?.close();
+    await database.close();
+    throw err;
+  }
+}

@@ -1,0 +1,119 @@
+// A deliberately dumb IMAP client for exact-byte conversations in tests: it sends what
+// it is told and collects what comes back, so tests can assert the server's own bytes.
+import net from 'node:net';
+import tls from 'node:tls';
+
+export class RawClient {
+  private buffer = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+  closed = false;
+
+  private constructor(private socket: net.Socket) {
+    this.listen(socket);
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<RawClient> {
+    const host = opts.host ?? '127.0.0.1';
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = opts.tls
+        ? tls.connect({ host, port, rejectUnauthorized: false }, () => resolve(s))
+        : net.connect({ host, port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const client = new RawClient(socket);
+    await client.readLine();
+    return client;
+  }
+
+  /** Upgrades this connection after a tagged OK to STARTTLS. */
+  async startTls(): Promise<void> {
+    this.socket.removeAllListeners('data');
+    const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ socket: this.socket, rejectUnauthorized: false }, () => resolve(s));
+      s.once('error', reject);
+    });
+    this.socket = secure;
+    this.listen(secure);
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Waits until `predicate` finds what it needs in the received bytes, or times out. */
+  async waitFor(predicate: (text: string) => boolean, timeoutMs = 10000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.buffer.toString('latin1'))) {
+      if (this.closed) throw new Error(`connection closed; received so far:\n${this.buffer.toString('latin1')}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out; received so far:\n${this.buffer.toString('latin1')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.buffer.toString('latin1');
+  }
+
+  /** Reads one line (without CRLF). */
+  async readLine(timeoutMs?: number): Promise<string> {
+    await this.waitFor((t) => t.includes('\r\n'), timeoutMs);
+    const i = this.buffer.indexOf('\r\n');
+    const line = this.buffer.subarray(0, i).toString('latin1');
+    this.buffer = this.buffer.subarray(i + 2);
+    return line;
+  }
+
+  /** Sends `tag command` and returns every byte up to and including the tagged response. */
+  async command(tag: string, command: string | Buffer, timeoutMs?: number): Promise<string> {
+    this.write(Buffer.concat([Buffer.from(`${tag} `), Buffer.from(command), Buffer.from('\r\n')]));
+    return this.untilTagged(tag, timeoutMs);
+  }
+
+  /** Consumes the received bytes up to the tagged response of `tag`. */
+  async untilTagged(tag: string, timeoutMs?: number): Promise<string> {
+    const re = new RegExp(`(^|\\r\\n)${tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (OK|NO|BAD)[^\\r\\n]*\\r\\n`);
+    const text = await this.waitFor((t) => re.test(t), timeoutMs);
+    const m = re.exec(text)!;
+    const end = m.index + m[0].length;
+    const out = this.buffer.subarray(0, end);
+    this.buffer = this.buffer.subarray(end);
+    return out.toString('latin1');
+  }
+
+  /** Bytes received and not consumed yet. */
+  pending(): string {
+    return this.buffer.toString('latin1');
+  }
+
+  drain(): string {
+    const text = this.buffer.toString('latin1');
+    this.buffer = Buffer.alloc(0);
+    return text;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
