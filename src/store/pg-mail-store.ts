@@ -1,0 +1,256 @@
+// The Postgres shadow store (MailStore). Each operation runs in one transaction and
+// announces what it changed on the event bus only after the commit, so a session that
+// reacts to an event always finds the change in the database.
+import type { DataSource } from 'typeorm';
+import { CannotError, NotFoundError } from '../core/errors';
+import type { MailboxChange, StoreEvent } from '../core/events';
+import type {
+  AppendInput,
+  AppendResult,
+  CopyResult,
+  EventBus,
+  FlagOperation,
+  Mailbox,
+  MailboxCounts,
+  MailboxDelta,
+  MailboxMessage,
+  MailStore,
+  MessageContent,
+  SpecialUse,
+  StoreFlagsResult,
+  User,
+} from '../core/ports';
+import { changeFlags, expunge, transfer, type Transferred } from './changes';
+import { createMailboxTree, findMailbox, lockUser, removeMailbox } from './mailboxes';
+import { append, collectGarbage, content, counts, delta, listMessageRows, saveSummary, summaries } from './messages';
+import { INBOX, normaliseMailboxName } from './names';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords';
+import { renameTree } from './rename';
+import { autocommit, FOREIGN_KEY_VIOLATION, inTransaction, MAILBOX_COLUMNS, parseId, pgCode, toMailbox, type MailboxRow, type Sql } from './sql';
+import { subscribeName, subscribedNames, unsubscribeName } from './subscriptions';
+import { allUsers, deleteUserRow, findUser, insertUser } from './users';
+
+export class PgMailStore implements MailStore {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly bus: EventBus,
+  ) {}
+
+  // users
+
+  async createUser(name: string, password: string): Promise<User> {
+    // Hash before the transaction: scrypt takes tens of milliseconds of CPU.
+    const hash = await hashPassword(password);
+    return this.tx((sql) => insertUser(sql, name, hash));
+  }
+
+  deleteUser(name: string): Promise<boolean> {
+    return this.tx((sql) => deleteUserRow(sql, name));
+  }
+
+  listUsers(): Promise<User[]> {
+    return this.read(allUsers);
+  }
+
+  async authenticate(name: string, password: string): Promise<User | null> {
+    const row = await this.read((sql) => findUser(sql, name));
+    // An unknown name costs as much as a wrong password, so timing does not reveal users.
+    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+    return row && ok ? { id: row.id, name: row.name, createdAt: row.created_at } : null;
+  }
+
+  // mailboxes
+
+  async listMailboxes(userId: string): Promise<Mailbox[]> {
+    const id = parseId(userId);
+    if (!id) return [];
+    const rows = await this.read((sql) =>
+      sql.rows<MailboxRow>(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE user_id = $1 ORDER BY name`, [id]),
+    );
+    return rows.map(toMailbox);
+  }
+
+  async getMailbox(userId: string, name: string): Promise<Mailbox | null> {
+    let canonical: string;
+    try {
+      canonical = normaliseMailboxName(name);
+    } catch {
+      return null; // a name no mailbox can have
+    }
+    const row = await this.read((sql) => findMailbox(sql, userId, canonical));
+    return row ? toMailbox(row) : null;
+  }
+
+  async createMailbox(userId: string, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
+    const canonical = normaliseMailboxName(name);
+    const created = await this.tx(async (sql) => {
+      await lockUser(sql, userId);
+      return createMailboxTree(sql, userId, canonical, specialUse);
+    });
+    await this.publish(created.map((m) => mailboxEvent('MailboxCreate', userId, m.id, m.name)));
+    return created[created.length - 1];
+  }
+
+  async deleteMailbox(userId: string, name: string): Promise<void> {
+    const canonical = normaliseMailboxName(name);
+    if (canonical === INBOX) throw new CannotError('INBOX cannot be deleted');
+    const removed = await this.tx(async (sql) => {
+      await lockUser(sql, userId);
+      return removeMailbox(sql, userId, canonical);
+    });
+    await this.publish([mailboxEvent('MailboxDelete', userId, removed.id, canonical)]);
+    await this.collect(userId, removed.contentIds);
+  }
+
+  async renameMailbox(userId: string, oldName: string, newName: string): Promise<void> {
+    const from = normaliseMailboxName(oldName);
+    const to = normaliseMailboxName(newName);
+    const result = await this.tx((sql) => renameTree(sql, userId, from, to));
+    const events: StoreEvent[] = result.created.map((m) => mailboxEvent('MailboxCreate', userId, m.id, m.name));
+    for (const r of result.renamed) events.push(mailboxEvent('MailboxRename', userId, r.id, r.name, r.oldName));
+    if (result.inboxMove) {
+      const { inboxId, destId, moved } = result.inboxMove;
+      events.push(...transferEvents(userId, inboxId, destId, moved));
+    }
+    await this.publish(events);
+  }
+
+  async subscribe(userId: string, name: string): Promise<void> {
+    const canonical = normaliseMailboxName(name);
+    const mailboxId = await this.tx((sql) => this.mapMissingUser(subscribeName(sql, userId, canonical)));
+    await this.publish([mailboxEvent('MailboxSubscribe', userId, mailboxId, canonical)]);
+  }
+
+  async unsubscribe(userId: string, name: string): Promise<void> {
+    const canonical = normaliseMailboxName(name);
+    const mailboxId = await this.tx((sql) => unsubscribeName(sql, userId, canonical));
+    await this.publish([mailboxEvent('MailboxUnSubscribe', userId, mailboxId, canonical)]);
+  }
+
+  listSubscriptions(userId: string): Promise<string[]> {
+    return this.read((sql) => subscribedNames(sql, userId));
+  }
+
+  mailboxCounts(userId: string, mailboxId: string): Promise<MailboxCounts> {
+    return this.tx((sql) => counts(sql, userId, mailboxId), 'REPEATABLE READ');
+  }
+
+  // messages
+
+  listMessages(userId: string, mailboxId: string): Promise<MailboxMessage[]> {
+    return this.tx((sql) => listMessageRows(sql, userId, mailboxId), 'REPEATABLE READ');
+  }
+
+  mailboxDelta(userId: string, mailboxId: string, sinceModseq: number, lastUid: number): Promise<MailboxDelta> {
+    return this.tx((sql) => delta(sql, userId, mailboxId, sinceModseq, lastUid), 'REPEATABLE READ');
+  }
+
+  async appendMessages(userId: string, mailboxId: string, messages: AppendInput[]): Promise<AppendResult> {
+    const result = await this.tx((sql) => append(sql, userId, mailboxId, messages));
+    if (result.uids.length > 0) {
+      await this.publish([{ kind: 'MessageNew', userId, mailboxId, uids: result.uids, modseq: result.modseq }]);
+    }
+    return { uidValidity: result.uidValidity, uids: result.uids };
+  }
+
+  async storeFlags(
+    userId: string,
+    mailboxId: string,
+    uids: number[],
+    op: FlagOperation,
+    flags: string[],
+    unchangedSince?: number,
+  ): Promise<StoreFlagsResult> {
+    const result = await this.tx((sql) => changeFlags(sql, userId, mailboxId, uids, op, flags, unchangedSince));
+    if (result.updated.length > 0) {
+      const kind = op === 'remove' ? 'FlagsClear' : 'FlagsSet';
+      await this.publish([{ kind, userId, mailboxId, uids: result.updated.map((m) => m.uid), modseq: result.modseq }]);
+    }
+    return { updated: result.updated, modified: result.modified };
+  }
+
+  async expungeMessages(userId: string, mailboxId: string, uids: number[]): Promise<number[]> {
+    const result = await this.tx((sql) => expunge(sql, userId, mailboxId, uids));
+    if (result.uids.length > 0) {
+      await this.publish([{ kind: 'MessageExpunge', userId, mailboxId, uids: result.uids, modseq: result.modseq }]);
+      await this.collect(userId, result.contentIds);
+    }
+    return result.uids;
+  }
+
+  copyMessages(userId: string, sourceId: string, uids: number[], destId: string): Promise<CopyResult> {
+    return this.transferAndPublish(userId, sourceId, uids, destId, false);
+  }
+
+  moveMessages(userId: string, sourceId: string, uids: number[], destId: string): Promise<CopyResult> {
+    return this.transferAndPublish(userId, sourceId, uids, destId, true);
+  }
+
+  getContent(userId: string, contentId: string): Promise<MessageContent | null> {
+    return this.read((sql) => content(sql, userId, contentId));
+  }
+
+  getContentSummaries(userId: string, contentIds: string[]): Promise<Map<string, string>> {
+    return this.read((sql) => summaries(sql, userId, contentIds));
+  }
+
+  saveContentSummary(userId: string, contentId: string, summary: string): Promise<void> {
+    return this.read((sql) => saveSummary(sql, userId, contentId, summary));
+  }
+
+  // plumbing
+
+  private async transferAndPublish(userId: string, sourceId: string, uids: number[], destId: string, move: boolean): Promise<CopyResult> {
+    const moved = await this.tx((sql) => transfer(sql, userId, sourceId, uids, destId, move));
+    await this.publish(transferEvents(userId, sourceId, destId, moved));
+    return { uidValidity: moved.uidValidity, sourceUids: moved.sourceUids, destUids: moved.destUids };
+  }
+
+  private tx<T>(work: (sql: Sql) => Promise<T>, isolation?: 'READ COMMITTED' | 'REPEATABLE READ'): Promise<T> {
+    return inTransaction(this.dataSource, work, isolation);
+  }
+
+  private read<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return autocommit(this.dataSource, work);
+  }
+
+  /** Subscribing for a user that does not exist trips the foreign key. */
+  private async mapMissingUser<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      if (pgCode(err) === FOREIGN_KEY_VIOLATION) throw new NotFoundError('No such user');
+      throw err;
+    }
+  }
+
+  /** Events are hints: a failed publish must not turn a committed change into an error. */
+  private async publish(events: StoreEvent[]): Promise<void> {
+    for (const event of events) await this.bus.publish(event).catch(() => undefined);
+  }
+
+  private async collect(userId: string, contentIds: string[]): Promise<void> {
+    await this.read((sql) => collectGarbage(sql, userId, contentIds)).catch(() => undefined);
+  }
+}
+
+function mailboxEvent(
+  kind: MailboxChange['kind'],
+  userId: string,
+  mailboxId: string | null,
+  name: string,
+  oldName?: string,
+): MailboxChange {
+  return oldName === undefined ? { kind, userId, mailboxId, name } : { kind, userId, mailboxId, name, oldName };
+}
+
+function transferEvents(userId: string, sourceId: string, destId: string, moved: Transferred): StoreEvent[] {
+  const events: StoreEvent[] = [];
+  if (moved.destUids.length > 0) {
+    events.push({ kind: 'MessageNew', userId, mailboxId: destId, uids: moved.destUids, modseq: moved.destModseq });
+  }
+  if (moved.expunged && moved.expunged.uids.length > 0) {
+    events.push({ kind: 'MessageExpunge', userId, mailboxId: sourceId, uids: moved.expunged.uids, modseq: moved.expunged.modseq });
+  }
+  return events;
+}
