@@ -353,6 +353,23 @@ async function attemptStart(binary: string, dir: string, imapPort: number, pop3P
   throw new Error(`dovecot did not start (${outcome}):\n${text.trim()}`);
 }
 
+/**
+ * The temporary folder's parent. As root, the mail and login processes run as other users
+ * and must be able to traverse every ancestor: fall back to /tmp when TMPDIR is private.
+ */
+async function parentDir(ids: Identities): Promise<string> {
+  const preferred = os.tmpdir();
+  if ((process.getuid?.() ?? 0) !== 0 || ids.mail.uid === 0) return preferred;
+  let p = path.resolve(preferred);
+  for (;;) {
+    const st = await fsp.stat(p);
+    if ((st.mode & 0o001) === 0) return '/tmp';
+    const up = path.dirname(p);
+    if (up === p) return preferred;
+    p = up;
+  }
+}
+
 function readLog(dir: string): string {
   try {
     return readFileSync(path.join(dir, 'dovecot.log'), 'utf8');
@@ -368,7 +385,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
   installExitHook();
   const users = { ...(opts.users ?? { alice: 'secret' }) };
   const ids = identities();
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'memgate-dovecot-'));
+  const dir = await fsp.mkdtemp(path.join(await parentDir(ids), 'memgate-dovecot-'));
   await prepareDir(dir, ids, users);
 
   let child: ChildProcess | undefined;
