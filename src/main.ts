@@ -29,6 +29,8 @@ export interface StartOverrides {
   imapPort?: number | 'ephemeral';
   imapsPort?: number | 'ephemeral';
   log?: Logger;
+  /** Tests set false to see how a remote (non-loopback) client is treated. */
+  loopbackIsSecure?: boolean;
 }
 
 /** Opens the store, then the listeners. Everything opened is closed again if a step fails. */
@@ -50,6 +52,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
         limits: { ...DEFAULT_LIMITS, maxLiteralSize: config.maxLiteralSize },
         secureContext: secureContextFrom(certificate),
         allowPlaintextAuth: config.allowPlaintextAuth,
+        loopbackIsSecure: overrides.loopbackIsSecure,
       },
       {
         host: config.listen,

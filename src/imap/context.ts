@@ -29,6 +29,8 @@ export interface ImapContext {
   secureContext: SecureContext | null;
   /** Allow LOGIN/AUTHENTICATE without TLS on non-loopback connections. */
   allowPlaintextAuth: boolean;
+  /** Treat loopback connections as secure (default); tests turn it off to see LOGINDISABLED. */
+  loopbackIsSecure?: boolean;
 }
 
 export const DEFAULT_LIMITS: ImapLimits = {

@@ -65,7 +65,11 @@ export class Session {
 
   /** Plaintext authentication is acceptable on this connection. */
   get secure(): boolean {
-    return this.transport.tlsActive || this.transport.loopback || this.ctx.allowPlaintextAuth;
+    return (
+      this.transport.tlsActive ||
+      (this.transport.loopback && this.ctx.loopbackIsSecure !== false) ||
+      this.ctx.allowPlaintextAuth
+    );
   }
 
   capabilityList(): string[] {
