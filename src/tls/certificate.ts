@@ -2,7 +2,6 @@
 // and kept in the data folder.
 import fs from 'node:fs';
 import path from 'node:path';
-import tls from 'node:tls';
 import selfsigned from 'selfsigned';
 
 export interface CertificateFiles {
@@ -29,6 +28,6 @@ export async function ensureCertificate(dataDir: string, cert?: string, key?: st
   return { certPath, keyPath, generated: true };
 }
 
-export function secureContextFrom(files: CertificateFiles): tls.SecureContext {
-  return tls.createSecureContext({ cert: fs.readFileSync(files.certPath), key: fs.readFileSync(files.keyPath) });
+export function readCertificate(files: CertificateFiles): { cert: Buffer; key: Buffer } {
+  return { cert: fs.readFileSync(files.certPath), key: fs.readFileSync(files.keyPath) };
 }

@@ -18,6 +18,7 @@ describe('concurrent APPEND from many connections', function () {
       host: '127.0.0.1',
       port: server.port,
       secure: false,
+      doSTARTTLS: false,
       auth: { user: creds.user, pass: creds.password },
       logger: false,
     });

@@ -3,23 +3,23 @@
 import assert from 'node:assert/strict';
 import { RawClient } from '../support/raw-client';
 import { startMemgateProcess, type MemgateProcess } from '../support/process';
-import { openTestStore } from '../support/db';
+import { openTestStore, type TestStore } from '../support/db';
 
 describe('two memgate processes sharing one database', function () {
   this.timeout(120000);
   const procs: MemgateProcess[] = [];
-  let databaseUrl: string;
+  let ts: TestStore;
 
   before(async function () {
-    const ts = await openTestStore();
-    databaseUrl = ts.db.url;
+    ts = await openTestStore();
+    const databaseUrl = ts.db.url;
     await ts.store.createUser('bob', 'bob-pass');
-    await ts.close();
     procs.push(await startMemgateProcess({ DATABASE_URL: databaseUrl }));
     procs.push(await startMemgateProcess({ DATABASE_URL: databaseUrl }));
   });
   after(async () => {
     for (const p of procs) await p.stop();
+    await ts?.close();
   });
 
   it('delivers EXISTS and FETCH to an IDLE session on the other process', async () => {

@@ -15,6 +15,9 @@ import create from './create';
 import deleteMailbox from './delete';
 import rename from './rename';
 import { subscribe, unsubscribe } from './subscribe';
+import list from './list';
+import lsub from './lsub';
+import status from './status';
 import append from './append';
 import idle from './idle';
 import check from './check';
@@ -44,6 +47,9 @@ const ALL: Array<Command<unknown>> = [
   rename,
   subscribe,
   unsubscribe,
+  list,
+  lsub,
+  status,
   append,
   idle,
   check,

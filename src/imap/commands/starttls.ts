@@ -8,7 +8,7 @@ export default command({
   parse: noArgs,
   async handle(session, _args, tag) {
     if (session.transport.tlsActive) throw new MemgateError('TLS is already active', { imapStatus: 'BAD' });
-    if (!session.ctx.secureContext) throw new CannotError('TLS is not configured');
+    if (!session.ctx.tls) throw new CannotError('TLS is not configured');
     session.tagged(tag, 'OK', null, 'Begin TLS negotiation now');
     // Anything pipelined after STARTTLS in cleartext is discarded (command injection).
     session.resetReader();

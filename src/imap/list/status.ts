@@ -1,0 +1,43 @@
+// The `* STATUS` response, for STATUS and for LIST-STATUS (RFC 9051 7.3.3, RFC 5819).
+import type { Mailbox, MailStore } from '../../core/ports';
+import { wireName } from '../mailbox-names';
+import { serialize } from '../wire/encode';
+import type { Session } from '../session';
+import type { StatusItem } from './arguments';
+
+const NEEDS_COUNTS: ReadonlySet<StatusItem> = new Set<StatusItem>(['MESSAGES', 'UNSEEN', 'DELETED', 'SIZE']);
+
+/** "MESSAGES 3 UIDNEXT 7 ...", in the order the client asked. */
+export async function statusValues(store: MailStore, mailbox: Mailbox, items: readonly StatusItem[]): Promise<string> {
+  const counts = items.some((i) => NEEDS_COUNTS.has(i)) ? await store.mailboxCounts(mailbox.userId, mailbox.id) : null;
+  return items
+    .map((item) => {
+      switch (item) {
+        case 'MESSAGES':
+          return `MESSAGES ${counts!.messages}`;
+        case 'UIDNEXT':
+          return `UIDNEXT ${mailbox.uidNext}`;
+        case 'UIDVALIDITY':
+          return `UIDVALIDITY ${mailbox.uidValidity}`;
+        case 'UNSEEN':
+          return `UNSEEN ${counts!.unseen}`;
+        case 'DELETED':
+          return `DELETED ${counts!.deleted}`;
+        case 'SIZE':
+          return `SIZE ${counts!.size}`;
+        case 'RECENT':
+          // memgate keeps no \Recent state (RFC 9051 removed it).
+          return 'RECENT 0';
+        default: {
+          const never: never = item;
+          return never;
+        }
+      }
+    })
+    .join(' ');
+}
+
+export async function sendStatus(session: Session, mailbox: Mailbox, items: readonly StatusItem[]): Promise<void> {
+  const values = await statusValues(session.ctx.store, mailbox, items);
+  session.write(['* STATUS ', ...serialize(wireName(session, mailbox.name)), ` (${values})\r\n`]);
+}
