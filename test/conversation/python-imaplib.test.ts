@@ -24,7 +24,7 @@ describe('Python imaplib against memgate', function () {
     assert.deepEqual((out.append as string[])[0], 'OK');
     assert.match((out.append as string[])[1], /APPENDUID \d+ 1/);
     assert.deepEqual(out.select, ['OK', '1']);
-    assert.match(out.fetch_size as string, /RFC822\.SIZE 167/);
+    assert.match(out.fetch_size as string, /RFC822\.SIZE 168/);
     assert.equal(out.fetch_body_equal, true);
     assert.equal(out.search, '1');
     assert.equal(out.uid_search, '1');
