@@ -191,9 +191,23 @@ function sequenceSet(p: Parser): SequenceSet {
   return set;
 }
 
-/** astring, as UTF-8 text (US-ASCII is a subset; other charsets are refused by the command). */
+/**
+ * astring, as UTF-8 text (US-ASCII is a subset; other charsets are refused by the command).
+ * Atoms are 7-bit by the grammar, but clients do send `SUBJECT köln` unquoted: an atom
+ * with 8-bit bytes is taken as UTF-8 too.
+ */
 function searchString(p: Parser): string {
-  return p.astring();
+  if (p.peekChar('"') || p.atLiteral()) return p.string();
+  const start = p.pos;
+  while (!p.atEnd() && isStringAtomByte(p.peek())) p.pos++;
+  if (p.pos === start) p.fail('Expected a string');
+  return p.bytes.toString('utf8', start, p.pos);
+}
+
+/** ASTRING-CHAR (RFC 9051 9), plus 8-bit bytes. */
+function isStringAtomByte(c: number): boolean {
+  if (c >= 0x80) return true;
+  return c > 0x20 && c < 0x7f && !'(){%*"\\'.includes(String.fromCharCode(c));
 }
 
 /**
