@@ -27,6 +27,7 @@ import { expunge, uidExpunge } from './expunge';
 import { store, uidStore } from './store';
 import { copy, uidCopy } from './copy';
 import { move, uidMove } from './move';
+import { search, uidSearch } from './search';
 
 export type { CommandResult } from './types';
 
@@ -63,6 +64,8 @@ const ALL: Array<Command<unknown>> = [
   uidCopy,
   move,
   uidMove,
+  search,
+  uidSearch,
 ];
 
 export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(ALL.map((c) => [c.name, c]));

@@ -1,0 +1,34 @@
+// Message text for header and body search keys, read from the store on demand. Parsing and
+// decoding (encoded words, transfer encodings, charsets) are the MIME module's.
+import type { MailStore } from '../../core/ports';
+import { parseMessage, type MimePart } from '../../mime/parse';
+import { bodyText, headerText } from '../../mime/text';
+import type { ContentLoader, MessageText } from './evaluate';
+
+/** Loads the contents of one user's messages from the store, one batch at a time. */
+export function storeContentLoader(store: MailStore, userId: string): ContentLoader {
+  return async (contentIds) => {
+    const contents = await Promise.all(contentIds.map((id) => store.getContent(userId, id)));
+    const texts = new Map<string, MessageText>();
+    for (const content of contents) if (content) texts.set(content.id, messageText(content.raw));
+    return texts;
+  };
+}
+
+/** A raw message seen as searchable text; it is parsed once, on first use. */
+export function messageText(raw: Buffer): MessageText {
+  let root: MimePart | undefined;
+  const parsed = (): MimePart => (root ??= parseMessage(raw));
+  return {
+    header: (name) => headerText(raw, parsed(), name),
+    headerSection: () => {
+      const part = parsed();
+      const names = new Map<string, string>();
+      for (const field of part.headers) if (!names.has(field.name.toLowerCase())) names.set(field.name.toLowerCase(), field.name);
+      const lines: string[] = [];
+      for (const name of names.values()) for (const value of headerText(raw, part, name)) lines.push(`${name}: ${value}`);
+      return lines.join('\n');
+    },
+    body: () => bodyText(raw, parsed()),
+  };
+}
