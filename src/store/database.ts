@@ -31,7 +31,8 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     url,
     entities: storeEntities,
     migrations: [MIGRATIONS_GLOB],
-    migrationsRun: true,
+    // openDatabase runs them itself, under a lock (see migrate); never `synchronize`.
+    migrationsRun: false,
     synchronize: false,
     logging: false,
     // Every concurrent IMAP command may hold a connection for one transaction.
@@ -56,7 +57,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   const dataSource = new DataSource(dataSourceOptions(url));
   try {
     await dataSource.initialize();
+    await migrate(dataSource, log);
   } catch (err) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await embedded?.stop();
     throw err;
   }
@@ -72,4 +75,27 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       return closed;
     },
   };
+}
+
+/** Arbitrary constant naming memgate's migration lock among advisory locks. */
+const MIGRATION_LOCK = 7_415_624_390;
+
+/**
+ * Runs pending migrations. Gateway processes are interchangeable and may start together
+ * on a fresh database; TypeORM takes no lock of its own, so a session-level advisory lock
+ * makes the second process wait and then find nothing left to do.
+ */
+async function migrate(dataSource: DataSource, log: (msg: string) => void): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      const done = await dataSource.runMigrations({ transaction: 'each' });
+      for (const m of done) log(`applied migration ${m.name}`);
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    await runner.release();
+  }
 }
