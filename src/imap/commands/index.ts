@@ -28,6 +28,7 @@ import { store, uidStore } from './store';
 import { copy, uidCopy } from './copy';
 import { move, uidMove } from './move';
 import { search, uidSearch } from './search';
+import { fetch, uidFetch } from './fetch';
 
 export type { CommandResult } from './types';
 
@@ -66,6 +67,8 @@ const ALL: Array<Command<unknown>> = [
   uidMove,
   search,
   uidSearch,
+  fetch,
+  uidFetch,
 ];
 
 export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(ALL.map((c) => [c.name, c]));

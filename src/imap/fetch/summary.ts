@@ -110,13 +110,27 @@ class Lru<V> {
   }
 }
 
-/** Per process; a few KB an entry. Keyed by user too, as every store access is. */
-const recent = new Lru<ContentSummary>(1000);
+/**
+ * A few KB an entry; one per store (ids are only unique within one database, and tests run
+ * several in one process). Keyed by user too, as every store access is.
+ */
+const caches = new WeakMap<MailStore, Lru<ContentSummary>>();
+const LRU_SIZE = 1000;
+
+function cacheOf(store: MailStore): Lru<ContentSummary> {
+  let lru = caches.get(store);
+  if (!lru) {
+    lru = new Lru<ContentSummary>(LRU_SIZE);
+    caches.set(store, lru);
+  }
+  return lru;
+}
 
 const key = (userId: string, contentId: string) => `${userId}/${contentId}`;
 
 /** Summaries of the given contents that exist already (in memory or in the store). */
 export async function loadSummaries(store: MailStore, userId: string, contentIds: readonly string[]): Promise<Map<string, ContentSummary>> {
+  const recent = cacheOf(store);
   const found = new Map<string, ContentSummary>();
   const missing: string[] = [];
   for (const id of new Set(contentIds)) {
@@ -144,7 +158,7 @@ export async function summarize(
   onSaveError: (err: unknown) => void,
 ): Promise<ContentSummary> {
   const summary = ContentSummary.compute(raw);
-  recent.set(key(userId, contentId), summary);
+  cacheOf(store).set(key(userId, contentId), summary);
   try {
     await store.saveContentSummary(userId, contentId, summary.toJSON());
   } catch (err) {

@@ -1,0 +1,145 @@
+// FETCH and UID FETCH (RFC 9051 6.4.5, 6.4.9; RFC 3516 BINARY).
+//
+// Messages are answered in batches: per batch one store call for the cached summaries and
+// one for \Seen, then the contents one by one (the next one loading while the current one
+// is answered), so a 1:* fetch never holds more than two messages' bytes at a time.
+//
+// A message whose content is gone (expunged by another session, its view entry not yet
+// removed) is left out; the others are answered, then the command ends with
+// NO [EXPUNGEISSUED] (RFC 9051 7.1; Dovecot answers the same way). Items that need no
+// content (FLAGS, UID, ... and ENVELOPE/BODYSTRUCTURE when cached) are still answered for it.
+import { SELECTED, command } from './types';
+import { MemgateError } from '../../core/errors';
+import type { MailboxMessage, MessageContent } from '../../core/ports';
+import { resolveSet } from '../message-set';
+import type { SelectedMailbox } from '../selected';
+import type { SequenceSet } from '../wire/sequence';
+import type { Parser } from '../wire/parser';
+import type { Session } from '../session';
+import { fetchNeeds, parseFetchItems, type FetchItem, type FetchItemOptions } from '../fetch/items';
+import { fetchResponse } from '../fetch/respond';
+import { loadSummaries, summarize, type ContentSummary, type RenderOptions } from '../fetch/summary';
+
+interface FetchArgs {
+  set: SequenceSet;
+  items: FetchItem[];
+}
+
+/** Messages per round of store calls. */
+const BATCH = 50;
+
+/** MODSEQ (CONDSTORE) and EMAILID (OBJECTID) are parsed once those are advertised. */
+const ITEM_OPTIONS: FetchItemOptions = {};
+
+function parse(p: Parser): FetchArgs {
+  p.sp();
+  const set = p.sequenceSet();
+  p.sp();
+  const items = parseFetchItems(p, ITEM_OPTIONS);
+  // fetch-modifiers (RFC 4466 2.4: CHANGEDSINCE, VANISHED) come with CONDSTORE/QRESYNC.
+  if (p.peekChar(' ')) p.fail('FETCH modifiers are not supported');
+  p.end();
+  return { set, items };
+}
+
+async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<void> {
+  const sel = session.selected!;
+  const uids = resolveSet(sel, args.set, byUid);
+  // UID FETCH always reports UID (RFC 9051 6.4.9); it goes first, as Dovecot sends it.
+  const items: FetchItem[] = byUid && !args.items.some((i) => i.kind === 'uid') ? [{ kind: 'uid' }, ...args.items] : args.items;
+  // When \Seen gets set, FLAGS is reported too (RFC 9051 6.4.5): right after UID.
+  const withFlags: FetchItem[] = items.some((i) => i.kind === 'flags')
+    ? items
+    : items[0]?.kind === 'uid'
+      ? [items[0], { kind: 'flags' }, ...items.slice(1)]
+      : [{ kind: 'flags' }, ...items];
+  const needs = fetchNeeds(items);
+  const opts: RenderOptions = { utf8: session.utf8, messageGlobal: session.rev2 };
+  const userId = session.user!.id;
+  const store = session.ctx.store;
+  let gone = 0;
+  let unknownCte = false;
+
+  for (let i = 0; i < uids.length; i += BATCH) {
+    if (session.isClosed || session.selected !== sel) return;
+    const batch = uids.slice(i, i + BATCH).filter((uid) => sel.message(uid) !== undefined);
+    const seen = needs.setsSeen && !sel.readOnly ? await markSeen(session, sel, batch) : new Set<number>();
+    const messages = batch.map((uid) => sel.message(uid)!);
+    const summaries =
+      needs.summary || needs.content ? await loadSummaries(store, userId, messages.map((m) => m.contentId)) : new Map<string, ContentSummary>();
+    const wantsRaw = (m: MailboxMessage) => needs.content || (needs.summary && !summaries.has(m.contentId));
+    const load = (k: number): Promise<MessageContent | null> | null => {
+      if (k >= messages.length || !wantsRaw(messages[k])) return null;
+      const pending = store.getContent(userId, messages[k].contentId);
+      pending.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      return pending;
+    };
+    let next = load(0);
+    for (let k = 0; k < messages.length; k++) {
+      const loading = next;
+      next = load(k + 1);
+      const message = messages[k];
+      let summary = summaries.get(message.contentId) ?? null;
+      let raw: Buffer | null = null;
+      if (loading) {
+        const content = await loading;
+        if (!content) {
+          gone++;
+          continue;
+        }
+        if (!summary) {
+          summary = await summarize(store, userId, message.contentId, content.raw, (err) =>
+            session.ctx.log.warn({ err, contentId: message.contentId }, 'saving a content summary failed'),
+          );
+        }
+        if (needs.content) raw = content.raw;
+      }
+      if (session.isClosed) return;
+      const current = sel.message(message.uid) ?? message;
+      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: current, summary, raw }, opts);
+      if (response.unknownCte) unknownCte = true;
+      if (response.chunks.length > 0) session.write(response.chunks);
+    }
+  }
+  if (unknownCte) throw new MemgateError('Unknown Content-Transfer-Encoding', { imapCode: 'UNKNOWN-CTE' });
+  if (gone > 0) throw new MemgateError('Some of the requested messages no longer exist', { imapCode: 'EXPUNGEISSUED' });
+}
+
+/**
+ * Sets \Seen on the messages of a batch that lack it (RFC 9051 6.4.5: BODY[...] without
+ * PEEK, RFC822, RFC822.TEXT, BINARY[...]); returns the UIDs whose flags this changed.
+ */
+async function markSeen(session: Session, sel: SelectedMailbox, uids: number[]): Promise<Set<number>> {
+  const targets = uids.filter((uid) => {
+    const m = sel.message(uid);
+    return m !== undefined && !sel.isExpungePending(uid) && !m.flags.some((f) => f.toLowerCase() === '\\seen');
+  });
+  if (targets.length === 0) return new Set();
+  const result = await session.ctx.store.storeFlags(session.user!.id, sel.id, targets, 'add', ['\\Seen']);
+  const updated = new Map(result.updated.map((m) => [m.uid, m]));
+  for (const uid of targets) {
+    const m = updated.get(uid);
+    if (m) sel.updateMessage(m);
+    else {
+      // Set meanwhile by another session (or expunged): the catch-up brings the real row.
+      const known = sel.message(uid)!;
+      sel.updateMessage({ ...known, flags: [...known.flags, '\\Seen'] });
+    }
+  }
+  return new Set(targets);
+}
+
+export const fetch = command<FetchArgs>({
+  name: 'FETCH',
+  states: SELECTED,
+  parse,
+  handle: (session, args) => run(session, args, false),
+  blocksExpunge: true,
+});
+
+export const uidFetch = command<FetchArgs>({
+  name: 'UID FETCH',
+  states: SELECTED,
+  parse,
+  handle: (session, args) => run(session, args, true),
+});
