@@ -35,7 +35,8 @@ describe('bad input', function () {
       ['b9 LOGIN a b', /^b9 BAD.*not allowed/m],
       ['b10 STORE 1 FLAGS', /^b10 BAD.*not allowed/m],
       ['b11 APPEND INBOX', /^b11 BAD/m],
-      ['b12 CREATE a*b', /^b12 NO/m],
+      ['b12 CREATE "a*b"', /^b12 NO/m],
+      ['b12b CREATE a*b', /^b12b BAD/m],
       ['b13 ENABLE', /^b13 BAD/m],
       ['b14 RENAME INBOX', /^b14 BAD/m],
     ];
