@@ -191,7 +191,7 @@ export class PgEventBus implements EventBus {
       this.onError(err);
       return;
     }
-    if (typeof event !== 'object' || event === null || typeof event.userId !== 'string') return;
+    if (typeof event !== 'object' || event === null || typeof event.userId !== 'string' || typeof event.kind !== 'string') return;
     if (event.origin === this.origin) return; // already delivered in-process by publish()
     this.fanout.deliver(event);
   }
