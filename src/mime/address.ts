@@ -2,8 +2,10 @@
 // (RFC 9051 7.5.2). Works on binary strings; encoded words (RFC 2047) are left as they are.
 //
 // Like Dovecot 2.3, an address without a mailbox or domain gets "MISSING_MAILBOX" /
-// "MISSING_DOMAIN" (a NIL host would mean group syntax to the client), a display name
-// falls back to a comment, and parsing stops at the first error, keeping what came before.
+// "MISSING_DOMAIN" (a NIL host would mean group syntax to the client), an empty list member
+// followed by another one is shown as such a placeholder (RFC 5322 4.4 would drop it), an
+// unclosed <addr> gets host "SYNTAX_ERROR", a display name falls back to a comment, and
+// parsing stops at the first error, keeping what came before.
 
 import { Cursor, cursor, peek, readQuoted, skipCFWS } from './lex';
 
@@ -17,6 +19,7 @@ export interface Address {
 
 export const MISSING_MAILBOX = 'MISSING_MAILBOX';
 export const MISSING_DOMAIN = 'MISSING_DOMAIN';
+export const SYNTAX_ERROR = 'SYNTAX_ERROR';
 
 interface Word {
   text: string;
@@ -94,6 +97,14 @@ function readRoute(c: Cursor): string | null {
   return domains.join(',');
 }
 
+/** True when consecutive words are separated by dots (a dot-atom or obs-local-part). */
+function dotJoined(words: Word[]): boolean {
+  for (let i = 1; i < words.length; i++) {
+    if (!words[i - 1].text.endsWith('.') && !words[i].text.startsWith('.')) return false;
+  }
+  return true;
+}
+
 function phrase(words: Word[]): string | null {
   const text = words.map((w) => w.text).join(' ');
   return text === '' ? null : text;
@@ -118,9 +129,25 @@ function finishMailbox(c: Cursor, words: Word[]): Address | null {
       host = readDomain(c);
     }
     skipCFWS(c);
-    if (peek(c) === '>') c.i++;
+    let closed = false;
+    if (peek(c) === '>') {
+      c.i++;
+      closed = true;
+    }
     skipCFWS(c);
-    return { name: phrase(words) ?? commentName(c), adl, mailbox: local || MISSING_MAILBOX, host: host || MISSING_DOMAIN };
+    const name = phrase(words) ?? commentName(c);
+    if (!closed) {
+      // Dovecot's marker for a broken angle-addr; parsing stops after it.
+      c.i = c.s.length;
+      return { name, adl, mailbox: local || MISSING_MAILBOX, host: SYNTAX_ERROR };
+    }
+    return { name, adl, mailbox: local || MISSING_MAILBOX, host: host || MISSING_DOMAIN };
+  }
+  if (ch === '@' && !dotJoined(words)) {
+    // "Big Bug bb@bug.com": words without dots between them are no local-part (RFC 5322
+    // 3.4.1); Dovecot shows the phrase as a name without an address and stops there.
+    c.i = c.s.length;
+    return { name: phrase(words), adl: null, mailbox: MISSING_MAILBOX, host: MISSING_DOMAIN };
   }
   if (ch === '@') {
     c.i++;
@@ -136,7 +163,11 @@ function finishMailbox(c: Cursor, words: Word[]): Address | null {
   return { name: phrase(words), adl: null, mailbox: MISSING_MAILBOX, host: MISSING_DOMAIN };
 }
 
-/** RFC 5322 3.4 address-list; empty members (obs-addr-list) are skipped. Never throws. */
+function missing(): Address {
+  return { name: null, adl: null, mailbox: MISSING_MAILBOX, host: MISSING_DOMAIN };
+}
+
+/** RFC 5322 3.4 address-list. Never throws. */
 export function parseAddressList(value: string): Address[] {
   const c = cursor(value);
   const out: Address[] = [];
@@ -144,6 +175,8 @@ export function parseAddressList(value: string): Address[] {
     skipCFWS(c);
     if (c.i >= c.s.length) break;
     if (peek(c) === ',') {
+      // An empty member before another one (obs-addr-list, RFC 5322 4.4): Dovecot shows it.
+      out.push(missing());
       c.i++;
       continue;
     }
@@ -176,6 +209,7 @@ function parseGroup(c: Cursor, words: Word[], out: Address[]): boolean {
       break;
     }
     if (ch === ',') {
+      out.push(missing());
       c.i++;
       continue;
     }

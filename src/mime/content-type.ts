@@ -69,11 +69,17 @@ export function parseLanguage(value: string): string[] {
   return out;
 }
 
-/** RFC 2045 6.1: the mechanism token, comments and whitespace removed ('' when absent). */
+/**
+ * RFC 2045 6.1: the mechanism token, comments and whitespace removed; '' when absent or
+ * when anything else follows it ("quoted printable", "text/html", "base64;"), which
+ * Dovecot then reports as 7bit.
+ */
 export function parseEncoding(value: string): string {
   const c = cursor(value);
   skipCFWS(c);
-  return readToken(c);
+  const token = readToken(c);
+  skipCFWS(c);
+  return c.i < c.s.length ? '' : token;
 }
 
 interface Rfc2231Segment {
@@ -104,6 +110,12 @@ function parseParams(c: Cursor): Param[] {
       const q = readQuoted(c);
       if (!q.closed) break;
       value = q.value;
+    } else if (c.s.startsWith('=?', c.i)) {
+      // Broken but common: an unquoted encoded word (name==?utf-8?B?...?=); Dovecot keeps it.
+      const m = /[^; \t\r\n]*/y;
+      m.lastIndex = c.i;
+      value = (m.exec(c.s) ?? [''])[0];
+      c.i += value.length;
     } else {
       value = readToken(c);
       if (value === '') continue;

@@ -3,8 +3,8 @@
 
 /**
  * One header field as it appears in the message.
- * `value` is the unfolded field body (CRLF/LF before WSP removed, leading WSP after the colon
- * and the final line end dropped) as a *binary string*: one char per byte (latin1), so 8-bit
+ * `value` is the unfolded field body (line ends removed, RFC 5322 2.2.3; WSP after the colon
+ * on the first line and the final line end dropped) as a *binary string*: one char per byte (latin1), so 8-bit
  * bytes survive exactly; `Buffer.from(value, 'latin1')` gives the original bytes back.
  * `start`/`end` are offsets of the whole field (name through its last line end) in the raw
  * message, so folded lines can be copied byte-exact.
@@ -82,7 +82,8 @@ function makeField(raw: Buffer, start: number, end: number): HeaderField {
   }
   // RFC 5322 4.5.2 (obsolete syntax) allows WSP between the name and the colon.
   const name = text.slice(0, colon).replace(/[ \t]+$/, '');
-  const value = unfold(text.slice(colon + 1)).replace(/^[ \t]+/, '');
+  // Leading WSP of the first line is not part of the value; that of folded lines is.
+  const value = unfold(text.slice(colon + 1).replace(/^[ \t]+/, ''));
   return { name, value, start, end };
 }
 

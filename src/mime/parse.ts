@@ -114,7 +114,12 @@ class Parser {
     return end;
   }
 
-  parseEntity(start: number, inDigest: boolean, depth: number): { part: MimePart; hit: Hit | null } {
+  /**
+   * Parses one entity (header and body) from `start`. Returns the delimiter that ended it,
+   * and `blankEnd` when a delimiter right after its blank line took that line's line end:
+   * the offset where the blank line ended, which still counts for an enclosing message part.
+   */
+  parseEntity(start: number, inDigest: boolean, depth: number): { part: MimePart; hit: Hit | null; blankEnd?: number } {
     const raw = this.raw;
     this.parts++;
     const stop: { hit: Hit | null } = { hit: null };
@@ -142,10 +147,17 @@ class Parser {
       const inner = this.parseEntity(bodyStart, false, depth + 1);
       part.message = inner.part;
       hit = inner.hit;
-      part.bodyEnd = inner.part.bodyEnd;
+      part.bodyEnd = inner.blankEnd ?? inner.part.bodyEnd;
     } else {
       hit = this.findBoundary(bodyStart);
       part.bodyEnd = hit ? this.contentEnd(hit.lineStart, bodyStart) : raw.length;
+    }
+    if (hit && hit.lineStart === bodyStart && bodyStart > start && part.message === undefined) {
+      // A delimiter right after the blank line takes that line's line end (RFC 2046 5.1.1),
+      // leaving the header without its blank line and the body empty (as Dovecot has it).
+      part.headerEnd = part.bodyEnd = this.contentEnd(bodyStart, start);
+      finishBody(raw, part);
+      return { part, hit, blankEnd: bodyStart };
     }
     finishBody(raw, part);
     return { part, hit };

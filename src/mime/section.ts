@@ -114,7 +114,10 @@ export function decodedSection(raw: Buffer, root: MimePart, part: number[], opts
   if (node === null) return null;
   const body = raw.subarray(node.headerEnd, node.bodyEnd);
   if (isMultipart(node) || embeddedMessage(node, opts) !== undefined) return { bytes: body };
-  return decodeBody(body, node.encoding);
+  // The mechanism as written, not part.encoding (which falls back to 7bit for junk such as
+  // "quoted printable"): decoding junk as 7bit would hand the client undecoded data.
+  const field = node.headers.find((h) => h.name.toLowerCase() === 'content-transfer-encoding');
+  return decodeBody(body, field === undefined ? '7bit' : field.value.replace(/\([^)]*\)/g, '').trim());
 }
 
 /** BINARY.SIZE[section]: the decoded length, or the same error / null as decodedSection. */
@@ -130,7 +133,6 @@ export function decodeBody(body: Buffer, encoding: string): DecodedSection {
     case '7bit':
     case '8bit':
     case 'binary':
-    case '':
       return { bytes: body };
     case 'base64':
       return { bytes: libbase64.decode(body.toString('latin1')) };

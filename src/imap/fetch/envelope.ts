@@ -1,6 +1,8 @@
 // FETCH ENVELOPE (RFC 9051 7.5.2, RFC 3501 7.4.2), matching Dovecot 2.3:
 // - date, subject, in-reply-to, message-id: the raw field body, unfolded (encoded words and
 //   8-bit bytes as they are); the last occurrence wins; an absent field is NIL.
+// - subject and display names are "for humans": runs of SP/HT/CR/LF become one space and
+//   leading/trailing ones go (Dovecot's imap_append_string_for_humans).
 // - address fields: all occurrences' addresses together; an empty list is NIL; sender and
 //   reply-to default to from when absent or empty (RFC 9051 7.5.2).
 
@@ -31,6 +33,11 @@ export function nwireText(value: string | null | undefined, utf8 = false): strin
   return value === null || value === undefined ? 'NIL' : wireText(value, utf8);
 }
 
+/** Whitespace runs as one space, trimmed (for subject and display names). */
+export function forHumans(value: string | null): string | null {
+  return value === null ? null : value.replace(/[ \t\r\n]+/g, ' ').replace(/^ | $/g, '');
+}
+
 function lastValue(headers: readonly HeaderField[], name: string): string | null {
   let v: string | null = null;
   for (const h of headers) if (h.name.toLowerCase() === name) v = h.value;
@@ -45,7 +52,7 @@ function addresses(headers: readonly HeaderField[], name: string): Address[] {
 
 function addressList(list: Address[], utf8: boolean): WireValue {
   if (list.length === 0) return null;
-  return list.map((a) => [nwireText(a.name, utf8), nwireText(a.adl, utf8), nwireText(a.mailbox, utf8), nwireText(a.host, utf8)]);
+  return list.map((a) => [nwireText(forHumans(a.name), utf8), nwireText(a.adl, utf8), nwireText(a.mailbox, utf8), nwireText(a.host, utf8)]);
 }
 
 /** The ENVELOPE of the message whose header is `root`'s (or of an embedded message). */
@@ -57,7 +64,7 @@ export function envelope(raw: Buffer, root: MimePart, utf8 = false): WireValue {
   const replyTo = addresses(h, 'reply-to');
   return [
     nwireText(lastValue(h, 'date'), utf8),
-    nwireText(lastValue(h, 'subject'), utf8),
+    nwireText(forHumans(lastValue(h, 'subject')), utf8),
     addressList(from, utf8),
     addressList(sender.length > 0 ? sender : from, utf8),
     addressList(replyTo.length > 0 ? replyTo : from, utf8),
