@@ -37,7 +37,9 @@ export interface StartOverrides {
 export async function startMemgate(config: Config, overrides: StartOverrides = {}): Promise<RunningMemgate> {
   const log: Logger = overrides.log ?? pino({ level: config.logLevel, base: { app: 'memgate' } });
   const dataDir = path.resolve(config.dataDir);
-  const database = await openDatabase({ dataDir, databaseUrl: config.databaseUrl, log: (msg) => log.info(msg) });
+  // PostgreSQL's own chatter (initdb, checkpoints) is debug-level; memgate's notes are info.
+  const dbLog = (msg: string): void => (msg.startsWith('postgres') ? log.debug(msg) : log.info(msg));
+  const database = await openDatabase({ dataDir, databaseUrl: config.databaseUrl, log: dbLog });
   let bus: PgEventBus | null = null;
   try {
     bus = await PgEventBus.create(database.url, { onError: (err) => log.warn({ err }, 'event bus') });

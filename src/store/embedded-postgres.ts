@@ -43,7 +43,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     log(`initialising embedded PostgreSQL in ${dir}`);
     await makeCluster(dir, 0, password, options).initialise();
   }
-  await stopOrphanedPostmaster(dir, log);
+  const runningPort = await stopOrphanedPostmaster(dir, log);
+  if (runningPort !== null) {
+    // Another memgate (say, `memgate start` while this is `memgate user add`) runs this
+    // cluster: use it, and leave stopping it to its owner.
+    log(`using the embedded PostgreSQL already running on ${HOST}:${runningPort}`);
+    return serverHandle(null, runningPort, password);
+  }
 
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -83,7 +89,7 @@ function makeCluster(dir: string, port: number, password: string, options: Embed
   });
 }
 
-function serverHandle(cluster: EmbeddedPostgres, port: number, password: string): EmbeddedServer {
+function serverHandle(cluster: EmbeddedPostgres | null, port: number, password: string): EmbeddedServer {
   const url = (database: string) =>
     `postgres://${USER}:${encodeURIComponent(password)}@${HOST}:${port}/${encodeURIComponent(database)}`;
   let stopped: Promise<void> | undefined;
@@ -104,7 +110,7 @@ function serverHandle(cluster: EmbeddedPostgres, port: number, password: string)
       }
     },
     stop() {
-      stopped ??= cluster.stop();
+      stopped ??= cluster ? cluster.stop() : Promise.resolve();
       return stopped;
     },
   };
@@ -129,35 +135,36 @@ async function clusterPassword(dir: string): Promise<string> {
  * After a kill -9 of the process that started it, the postmaster keeps running (it is
  * not killed with its parent) and holds postmaster.pid, so a new start would fail. Stop
  * it if its parent is gone; a postmaster whose parent is a live node process belongs to
- * another running memgate and is left alone. (A pid file whose process is dead is cleared
- * by PostgreSQL itself.) Linux only: elsewhere PostgreSQL reports the conflict.
+ * another running memgate and is left alone: its port is returned so this process can
+ * connect to it. (A pid file whose process is dead is cleared by PostgreSQL itself.)
+ * Linux only: elsewhere PostgreSQL reports the conflict.
  */
-async function stopOrphanedPostmaster(dir: string, log: (msg: string) => void): Promise<void> {
+async function stopOrphanedPostmaster(dir: string, log: (msg: string) => void): Promise<number | null> {
   const text = await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => null);
   const pid = Number(text?.split('\n')[0]);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid)) return null;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null);
-  if (cmdline === null || !cmdline.split('\0').includes(dir)) return;
+  if (cmdline === null || !cmdline.split('\0').includes(dir)) return null;
   const ppid = await parentPid(pid);
   if (ppid !== null && ppid > 1 && ppid !== process.pid) {
     const parent = await readFile(`/proc/${ppid}/cmdline`, 'utf8').catch(() => '');
-    if (/node/.test(parent.split('\0')[0] ?? '')) {
-      throw new Error(`PostgreSQL in ${dir} is in use by process ${ppid}`);
-    }
+    const port = Number(text?.split('\n')[3]);
+    if (/node/.test(parent.split('\0')[0] ?? '') && Number.isSafeInteger(port) && port > 0) return port;
   }
   log(`stopping orphaned PostgreSQL (pid ${pid}) left in ${dir}`);
   for (const [signal, waitMs] of [['SIGINT', 10_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
     try {
       process.kill(pid, signal);
     } catch {
-      return;
+      return null;
     }
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline) {
-      if (!isAlive(pid)) return;
+      if (!isAlive(pid)) return null;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  return null;
 }
 
 async function parentPid(pid: number): Promise<number | null> {
