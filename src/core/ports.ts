@@ -154,6 +154,13 @@ export interface MailStore {
   moveMessages(userId: string, sourceId: string, uids: number[], destId: string): Promise<CopyResult>;
   getContent(userId: string, contentId: string): Promise<MessageContent | null>;
   /**
+   * \Recent (RFC 3501): claims every UID below `upToUid` not claimed by a session yet and
+   * returns the first UID of the claimed range (the claim is [returned, upToUid)).
+   */
+  claimRecent(userId: string, mailboxId: string, upToUid: number): Promise<number>;
+  /** How many messages are still unclaimed (STATUS RECENT). */
+  countRecent(userId: string, mailboxId: string): Promise<number>;
+  /**
    * Derived data the protocol layer computed from a content (parsed ENVELOPE/BODYSTRUCTURE
    * as JSON text), stored beside it so it is computed once. Missing ids are absent.
    */

@@ -8,6 +8,13 @@ export function wireName(session: Session, name: string): string | Literal {
   return session.utf8 ? astring(name, true) : astring(encodeMutf7(name));
 }
 
+/** Names that arrived as invalid modified UTF-7 cannot be created (RFC 3501 5.1.3). */
+export function refuseInvalidMutf7(p: { invalidMailboxName: string | null }): void {
+  if (p.invalidMailboxName !== null) {
+    throw new MemgateError(`Mailbox name is not valid modified UTF-7: ${p.invalidMailboxName}`, { imapCode: 'CANNOT' });
+  }
+}
+
 /** Rejects names the store cannot hold (RFC 9051 5.1). */
 export function checkNewName(name: string): void {
   if (name === '' || name.startsWith('/') || name.endsWith('/') || name.includes('//')) {

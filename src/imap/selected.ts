@@ -10,6 +10,8 @@ export interface PendingUpdates {
   expunged: number[];
   /** Messages whose flags changed: [seq, message]. */
   flagChanges: Array<[number, MailboxMessage]>;
+  /** Flags of newly arrived messages (their keywords may need a FLAGS response). */
+  newFlags: string[][];
 }
 
 export class SelectedMailbox {
@@ -20,6 +22,10 @@ export class SelectedMailbox {
   private readonly doomed = new Set<number>();
   highestModseq: number;
   uidNext: number;
+  /** \Recent (IMAP4rev1): the UIDs this session claimed as the first to see them. */
+  readonly recent = new Set<number>();
+  /** Keywords the client was told about in FLAGS (lower case). */
+  private readonly announced = new Set<string>();
   /** SEARCHRES `$` (RFC 5182): UIDs saved by the last SEARCH ... RETURN (SAVE). */
   saved: number[] = [];
 
@@ -79,6 +85,28 @@ export class SelectedMailbox {
     return [...seen.values()];
   }
 
+  /** Marks every message from `firstUid` on as \Recent in this session. */
+  markRecent(firstUid: number): void {
+    for (let i = this.uids.length - 1; i >= 0 && this.uids[i] >= firstUid; i--) this.recent.add(this.uids[i]);
+  }
+
+  /** Flags as FETCH shows them: with \Recent where this session holds it. */
+  flagsOf(message: MailboxMessage): string[] {
+    return this.recent.has(message.uid) ? ['\\Recent', ...message.flags] : message.flags;
+  }
+
+  /** Marks the current keywords as announced (SELECT sends them in FLAGS). */
+  announceKeywords(): string[] {
+    const all = this.keywords();
+    for (const k of all) this.announced.add(k.toLowerCase());
+    return all;
+  }
+
+  /** True when `flags` holds a keyword the client has not seen in a FLAGS response yet. */
+  hasUnannounced(flags: readonly string[]): boolean {
+    return flags.some((f) => !f.startsWith('\\') && !this.announced.has(f.toLowerCase()));
+  }
+
   /** Records this session's own flag change so a later catch-up does not echo it. */
   updateMessage(message: MailboxMessage): void {
     if (this.byUid.has(message.uid)) this.byUid.set(message.uid, message);
@@ -94,6 +122,7 @@ export class SelectedMailbox {
       this.uids.splice(i, 1);
       this.byUid.delete(uid);
       this.doomed.delete(uid);
+      this.recent.delete(uid);
     }
     return seqs;
   }
@@ -103,7 +132,7 @@ export class SelectedMailbox {
    * visible (and are remembered) until a later call may announce them.
    */
   apply(delta: MailboxDelta, allowExpunge: boolean): PendingUpdates {
-    const updates: PendingUpdates = { exists: null, expunged: [], flagChanges: [] };
+    const updates: PendingUpdates = { exists: null, expunged: [], flagChanges: [], newFlags: [] };
     for (const uid of delta.expunged) if (this.byUid.has(uid)) this.doomed.add(uid);
     if (allowExpunge && this.doomed.size > 0) {
       updates.expunged = this.removeOwn([...this.doomed]);
@@ -120,6 +149,7 @@ export class SelectedMailbox {
       if (this.byUid.has(m.uid) || (this.uids.length > 0 && m.uid < this.uids[this.uids.length - 1])) continue;
       this.byUid.set(m.uid, m);
       this.uids.push(m.uid);
+      updates.newFlags.push(m.flags);
       added = true;
     }
     if (added || updates.expunged.length > 0) updates.exists = added ? this.uids.length : null;

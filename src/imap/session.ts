@@ -207,9 +207,14 @@ export class Session {
     const sel = this.selected;
     if (!sel || !this.user) return;
     this.dirty = false;
-    const delta = await this.ctx.store.mailboxDelta(this.user.id, sel.id, sel.highestModseq, sel.lastUid());
+    const before = sel.lastUid();
+    const delta = await this.ctx.store.mailboxDelta(this.user.id, sel.id, sel.highestModseq, before);
     if (this.selected !== sel) return;
-    announceUpdates(this, sel.apply(delta, allowExpunge));
+    const updates = sel.apply(delta, allowExpunge);
+    if (sel.lastUid() > before && !sel.readOnly) {
+      sel.markRecent(await this.ctx.store.claimRecent(this.user.id, sel.id, sel.lastUid() + 1));
+    }
+    announceUpdates(this, updates);
   }
 
   /** Untagged response or any line; CRLF appended. */

@@ -1,12 +1,29 @@
 // Untagged EXPUNGE / EXISTS / FETCH updates for the selected mailbox (RFC 9051 7.4.1, 7.5.1).
 import type { Session } from './session';
 import type { PendingUpdates } from './selected';
-import { flagList } from './flags';
+import { SYSTEM_FLAGS, flagList } from './flags';
+
+/**
+ * A keyword the client has not seen must be announced in FLAGS (and PERMANENTFLAGS)
+ * before a FETCH shows it (RFC 9051 7.3.5).
+ */
+export function announceKeywordsIfNew(session: Session, flagSets: ReadonlyArray<readonly string[]>): void {
+  const sel = session.selected;
+  if (!sel || !flagSets.some((flags) => sel.hasUnannounced(flags))) return;
+  const flags = [...SYSTEM_FLAGS, ...sel.announceKeywords()];
+  session.send(`* FLAGS ${flagList(flags)}`);
+  session.send(`* OK [PERMANENTFLAGS ${sel.readOnly ? '()' : flagList([...flags, '\\*'])}] Flags permitted`);
+}
 
 export function announceUpdates(session: Session, updates: PendingUpdates): void {
   for (const seq of updates.expunged) session.send(`* ${seq} EXPUNGE`);
-  if (updates.exists !== null) session.send(`* ${updates.exists} EXISTS`);
+  announceKeywordsIfNew(session, updates.flagChanges.map(([, m]) => m.flags).concat(updates.newFlags));
+  if (updates.exists !== null) {
+    session.send(`* ${updates.exists} EXISTS`);
+    if (!session.rev2 && session.selected) session.send(`* ${session.selected.recent.size} RECENT`);
+  }
   for (const [seq, message] of updates.flagChanges) {
-    session.send(`* ${seq} FETCH (UID ${message.uid} FLAGS ${flagList(message.flags)})`);
+    const flags = session.selected ? session.selected.flagsOf(message) : message.flags;
+    session.send(`* ${seq} FETCH (UID ${message.uid} FLAGS ${flagList(flags)})`);
   }
 }

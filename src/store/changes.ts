@@ -106,7 +106,7 @@ export async function transfer(
   move: boolean,
 ): Promise<Transferred> {
   const { source, dest } = await lockPair(sql, userId, sourceId, destId);
-  if (move && source.id === dest.id) throw new CannotError('Cannot move messages into the mailbox they are in');
+  // MOVE into the same mailbox is allowed (RFC 6851): the messages get new UIDs there.
   const found = await sql.rows<{ uid: number }>(
     uids === null
       ? 'SELECT uid FROM mailbox_messages WHERE mailbox_id = $1 ORDER BY uid'

@@ -141,6 +141,37 @@ export class PgMailStore implements MailStore {
     return this.tx((sql) => listMessageRows(sql, userId, mailboxId), 'REPEATABLE READ');
   }
 
+  async claimRecent(userId: string, mailboxId: string, upToUid: number): Promise<number> {
+    const uid = parseId(userId);
+    const id = parseId(mailboxId);
+    if (!uid || !id) return upToUid;
+    // One statement: the row lock makes concurrent claims take disjoint ranges.
+    const rows = await this.tx((sql) =>
+      sql.rows<{ first: number }>(
+        `UPDATE mailboxes m SET first_recent_uid = GREATEST(m.first_recent_uid, $3)
+           FROM (SELECT id, first_recent_uid FROM mailboxes WHERE id = $1 AND user_id = $2 FOR UPDATE) old
+          WHERE m.id = old.id
+          RETURNING old.first_recent_uid AS first`,
+        [id, uid, upToUid],
+      ),
+    );
+    return rows.length > 0 ? Math.min(Number(rows[0].first), upToUid) : upToUid;
+  }
+
+  async countRecent(userId: string, mailboxId: string): Promise<number> {
+    const uid = parseId(userId);
+    const id = parseId(mailboxId);
+    if (!uid || !id) return 0;
+    const rows = await this.tx((sql) =>
+      sql.rows<{ n: string }>(
+        `SELECT count(*) AS n FROM mailbox_messages mm JOIN mailboxes m ON m.id = mm.mailbox_id
+          WHERE m.id = $1 AND m.user_id = $2 AND mm.uid >= m.first_recent_uid`,
+        [id, uid],
+      ),
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   mailboxDelta(userId: string, mailboxId: string, sinceModseq: number, lastUid: number): Promise<MailboxDelta> {
     return this.tx((sql) => delta(sql, userId, mailboxId, sinceModseq, lastUid), 'REPEATABLE READ');
   }

@@ -226,15 +226,17 @@ describe('store: messages', () => {
       assert.ok(await t.store.getContent(user.id, moved[0].contentId));
     });
 
-    it('reports a missing destination as TRYCREATE, and refuses moving into the same mailbox', async () => {
+    it('reports a missing destination as TRYCREATE, and moves into the same mailbox with new UIDs', async () => {
       await appendN(inbox, 1);
       const err = await rejects(t.store.copyMessages(user.id, inbox.id, [1], '987654321'));
       assert.ok(err instanceof NotFoundError);
       assert.equal(err.imapCode, 'TRYCREATE');
-      assert.ok((await rejects(t.store.moveMessages(user.id, inbox.id, [1], inbox.id))) instanceof CannotError);
       // COPY into the same mailbox is allowed and duplicates
       const same = await t.store.copyMessages(user.id, inbox.id, [1], inbox.id);
       assert.deepEqual(same.destUids, [2]);
+      const moved = await t.store.moveMessages(user.id, inbox.id, [1], inbox.id);
+      assert.deepEqual(moved.destUids, [3]);
+      assert.deepEqual((await t.store.listMessages(user.id, inbox.id)).map((m) => m.uid), [2, 3]);
     });
   });
 });

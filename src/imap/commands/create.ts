@@ -2,7 +2,7 @@
 import { AUTHENTICATED, command } from './types';
 import { MemgateError } from '../../core/errors';
 import type { SpecialUse } from '../../core/ports';
-import { checkNewName } from '../mailbox-names';
+import { checkNewName, refuseInvalidMutf7 } from '../mailbox-names';
 
 const USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive', '\\All', '\\Flagged']);
 
@@ -24,6 +24,7 @@ export default command({
       use = uses[0] ?? null;
     }
     p.end();
+    refuseInvalidMutf7(p);
     // A trailing delimiter means "a parent for future children" (RFC 9051 6.3.4).
     if (name.endsWith('/')) name = name.replace(/\/+$/, '');
     return { name, use };

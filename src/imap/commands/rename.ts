@@ -1,7 +1,7 @@
 // RENAME (RFC 9051 6.3.6): the whole hierarchy moves; RENAME INBOX moves its messages.
 import { AUTHENTICATED, command } from './types';
 import { NotFoundError } from '../../core/errors';
-import { checkNewName } from '../mailbox-names';
+import { checkNewName, refuseInvalidMutf7 } from '../mailbox-names';
 
 export default command({
   name: 'RENAME',
@@ -12,6 +12,7 @@ export default command({
     p.sp();
     const to = p.mailbox().replace(/\/+$/, '');
     p.end();
+    refuseInvalidMutf7(p);
     return { from, to };
   },
   async handle(session, { from, to }) {

@@ -23,9 +23,19 @@ async function open(session: Session, name: string, readOnly: boolean) {
   if (!mailbox) throw new NotFoundError(`Mailbox does not exist: ${name}`);
   const messages = await session.ctx.store.listMessages(userId, mailbox.id);
   const sel = new SelectedMailbox(mailbox, messages, readOnly);
-  const flags = [...SYSTEM_FLAGS, ...sel.keywords()];
+  // \Recent: SELECT claims the messages no session has seen; EXAMINE only looks.
+  const firstRecent = readOnly
+    ? sel.count - (await session.ctx.store.countRecent(userId, mailbox.id))
+    : null;
+  if (firstRecent !== null) {
+    const uids = sel.allUids();
+    if (firstRecent < uids.length) sel.markRecent(uids[Math.max(0, firstRecent)]);
+  } else {
+    sel.markRecent(await session.ctx.store.claimRecent(userId, mailbox.id, mailbox.uidNext));
+  }
+  const flags = [...SYSTEM_FLAGS, ...sel.announceKeywords()];
   session.send(`* ${sel.count} EXISTS`);
-  if (!session.rev2) session.send('* 0 RECENT');
+  if (!session.rev2) session.send(`* ${sel.recent.size} RECENT`);
   session.send(`* FLAGS ${flagList(flags)}`);
   session.send(`* OK [PERMANENTFLAGS ${readOnly ? '()' : flagList([...flags, '\\*'])}] Flags permitted`);
   session.send(`* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid`);

@@ -4,6 +4,7 @@ import { MemgateError } from '../../core/errors';
 import type { FlagOperation, MailboxMessage } from '../../core/ports';
 import { resolveSet } from '../message-set';
 import { clientFlags, flagList } from '../flags';
+import { announceKeywordsIfNew } from '../updates';
 import type { SequenceSet } from '../wire/sequence';
 import type { Parser } from '../wire/parser';
 import type { Session } from '../session';
@@ -41,12 +42,13 @@ async function run(session: Session, args: StoreArgs, byUid: boolean) {
     changed.set(m.uid, m);
     sel.updateMessage(m);
   }
+  announceKeywordsIfNew(session, result.updated.map((m) => m.flags));
   for (const uid of uids) {
     const m = changed.get(uid) ?? sel.message(uid);
     if (!m) continue;
     // .SILENT still reports changes made by others; our own are known to the client.
     if (args.silent) continue;
-    session.send(`* ${sel.seqOf(uid)} FETCH (${byUid ? `UID ${uid} ` : ''}FLAGS ${flagList(m.flags)})`);
+    session.send(`* ${sel.seqOf(uid)} FETCH (${byUid ? `UID ${uid} ` : ''}FLAGS ${flagList(sel.flagsOf(m))})`);
   }
 }
 

@@ -16,7 +16,14 @@ export function listMailbox(p: Parser): string {
 
 function decodeName(raw: Buffer, utf8Names: boolean): string {
   const text = raw.toString('latin1');
-  if (!utf8Names && !/[^\x00-\x7f]/.test(text)) return decodeMutf7(text);
+  if (!utf8Names && !/[^\x00-\x7f]/.test(text)) {
+    // A pattern that is not valid modified UTF-7 matches no name (as Dovecot): taken literally.
+    try {
+      return decodeMutf7(text);
+    } catch {
+      return text;
+    }
+  }
   // UTF-8 session, or a rev1 client sending raw UTF-8 (accepted like mailbox names).
   const name = raw.toString('utf8');
   if (name.includes('\ufffd')) throw new ProtocolError('Mailbox pattern is not valid UTF-8');

@@ -10,6 +10,8 @@ const NEEDS_COUNTS: ReadonlySet<StatusItem> = new Set<StatusItem>(['MESSAGES', '
 /** "MESSAGES 3 UIDNEXT 7 ...", in the order the client asked. */
 export async function statusValues(store: MailStore, mailbox: Mailbox, items: readonly StatusItem[]): Promise<string> {
   const counts = items.some((i) => NEEDS_COUNTS.has(i)) ? await store.mailboxCounts(mailbox.userId, mailbox.id) : null;
+  // \Recent (IMAP4rev1): messages no session has claimed yet.
+  const recent = items.includes('RECENT') ? await store.countRecent(mailbox.userId, mailbox.id) : 0;
   return items
     .map((item) => {
       switch (item) {
@@ -26,8 +28,7 @@ export async function statusValues(store: MailStore, mailbox: Mailbox, items: re
         case 'SIZE':
           return `SIZE ${counts!.size}`;
         case 'RECENT':
-          // memgate keeps no \Recent state (RFC 9051 removed it).
-          return 'RECENT 0';
+          return `RECENT ${recent}`;
         default: {
           const never: never = item;
           return never;

@@ -1,5 +1,6 @@
 // Message text for header and body search keys, read from the store on demand. Parsing and
 // decoding (encoded words, transfer encodings, charsets) are the MIME module's.
+import { parseAddressList } from '../../mime/address';
 import type { MailStore } from '../../core/ports';
 import { parseMessage, type MimePart } from '../../mime/parse';
 import { bodyText, headerText } from '../../mime/text';
@@ -15,12 +16,28 @@ export function storeContentLoader(store: MailStore, userId: string): ContentLoa
   };
 }
 
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);
+
+/**
+ * An address field searched as written and as its parsed addresses, so comments and
+ * odd spacing inside an address (`<user (c)@ (c) example.org>`) do not hide it.
+ */
+function withAddresses(value: string): string {
+  const parsed = parseAddressList(value)
+    .filter((a) => a.mailbox !== null && a.host !== null)
+    .map((a) => `${a.name ?? ''} <${a.mailbox}@${a.host}>`);
+  return parsed.length > 0 ? `${value}\n${parsed.join(', ')}` : value;
+}
+
 /** A raw message seen as searchable text; it is parsed once, on first use. */
 export function messageText(raw: Buffer): MessageText {
   let root: MimePart | undefined;
   const parsed = (): MimePart => (root ??= parseMessage(raw));
   return {
-    header: (name) => headerText(raw, parsed(), name),
+    header: (name) => {
+      const values = headerText(raw, parsed(), name);
+      return ADDRESS_FIELDS.has(name.toLowerCase()) ? values.map(withAddresses) : values;
+    },
     headerSection: () => {
       const part = parsed();
       const names = new Map<string, string>();

@@ -15,6 +15,8 @@ export interface SearchView {
   message(uid: number): MailboxMessage | undefined;
   /** SEARCHRES `$`, as UIDs. */
   readonly saved: readonly number[];
+  /** UIDs that are \Recent in this session (IMAP4rev1); absent means none. */
+  readonly recent?: ReadonlySet<number>;
 }
 
 /** A message's searchable text, decoded (encoded words, transfer encodings, charsets). */
@@ -45,6 +47,7 @@ interface Scope {
   count: number;
   maxUid: number;
   saved: ReadonlySet<number>;
+  recent: ReadonlySet<number>;
 }
 
 interface Candidate {
@@ -67,6 +70,7 @@ export async function evaluateSearch(
     count: uids.length,
     maxUid: uids.length > 0 ? uids[uids.length - 1] : 0,
     saved: new Set(view.saved),
+    recent: view.recent ?? new Set<number>(),
   };
   const matched = new Set<number>();
   const undecided: Candidate[] = [];
@@ -118,7 +122,7 @@ function test(key: SearchKey, c: Candidate, scope: Scope, facts: MessageFacts | 
     case 'flag':
       return hasFlag(c.message, key.flag) === key.present;
     case 'recent':
-      return false;
+      return scope.recent.has(c.message.uid);
     case 'date':
       if (key.field === 'internal') return compareDay(utcDay(c.message.internalDate), key.op, key.day);
       return facts ? compareDay(facts.sentDay(), key.op, key.day) : undefined;

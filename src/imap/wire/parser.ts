@@ -13,6 +13,11 @@ function isAtomChar(c: number): boolean {
 
 export class Parser {
   pos = 0;
+  /**
+   * Set when a mailbox name was not valid modified UTF-7: it is then taken literally (so
+   * SELECT answers NO, as Dovecot does) and commands that create names refuse it.
+   */
+  invalidMailboxName: string | null = null;
   constructor(readonly bytes: Buffer, readonly utf8Names = false) {}
 
   atEnd(): boolean {
@@ -188,7 +193,15 @@ export class Parser {
         // A client that sends raw UTF-8 without enabling it: accept valid UTF-8 names.
         name = raw.toString('utf8');
         if (name.includes('\ufffd')) this.fail('Mailbox name is not valid modified UTF-7');
-      } else name = decodeMutf7(text);
+      } else {
+        try {
+          name = decodeMutf7(text);
+        } catch (err) {
+          this.invalidMailboxName = text;
+          name = text;
+          void err;
+        }
+      }
     }
     return normalizeInbox(name);
   }

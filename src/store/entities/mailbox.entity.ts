@@ -34,6 +34,9 @@ export class MailboxEntity {
   @Column({ name: 'uid_next', type: 'integer', default: 1 })
   uidNext!: number;
 
+  @Column({ name: 'first_recent_uid', type: 'integer', default: 1 })
+  firstRecentUid!: number;
+
   @Column({ name: 'highest_modseq', type: 'bigint', default: 1 })
   highestModseq!: string;
 
