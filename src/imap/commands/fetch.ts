@@ -96,7 +96,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
       }
       if (session.isClosed) return;
       const current = sel.message(message.uid) ?? message;
-      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: current, summary, raw }, opts);
+      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: { ...current, flags: sel.flagsOf(current) }, summary, raw }, opts);
       if (response.unknownCte) unknownCte = true;
       if (response.chunks.length > 0) session.write(response.chunks);
     }
