@@ -23,7 +23,10 @@ export interface BodyStructureOptions {
   messageGlobal?: boolean;
 }
 
-/** BODYSTRUCTURE when `extended`, else the non-extensible BODY form. */
+/**
+ * BODYSTRUCTURE when `extended`, else the non-extensible BODY form. Only the tree is read
+ * (sizes, line counts and header values are kept in it): `raw` may be an empty Buffer.
+ */
 export function bodyStructure(raw: Buffer, root: MimePart, extended: boolean, opts: BodyStructureOptions = {}): WireValue {
   return body(raw, root, extended, opts);
 }

@@ -55,7 +55,10 @@ function addressList(list: Address[], utf8: boolean): WireValue {
   return list.map((a) => [nwireText(forHumans(a.name), utf8), nwireText(a.adl, utf8), nwireText(a.mailbox, utf8), nwireText(a.host, utf8)]);
 }
 
-/** The ENVELOPE of the message whose header is `root`'s (or of an embedded message). */
+/**
+ * The ENVELOPE of the message whose header is `root`'s (or of an embedded message).
+ * Only the tree is read (header values are kept in it): `raw` may be an empty Buffer.
+ */
 export function envelope(raw: Buffer, root: MimePart, utf8 = false): WireValue {
   void raw; // offsets are not needed: header values are kept in the tree
   const h = root.headers;
