@@ -24,6 +24,8 @@ export class SelectedMailbox {
   uidNext: number;
   /** \Recent (IMAP4rev1): the UIDs this session claimed as the first to see them. */
   readonly recent = new Set<number>();
+  /** IMAP4rev2 has no \Recent: sessions that enabled it never see the flag. */
+  showRecent = true;
   /** Keywords the client was told about in FLAGS (lower case). */
   private readonly announced = new Set<string>();
   /** SEARCHRES `$` (RFC 5182): UIDs saved by the last SEARCH ... RETURN (SAVE). */
@@ -92,7 +94,7 @@ export class SelectedMailbox {
 
   /** Flags as FETCH shows them: with \Recent where this session holds it. */
   flagsOf(message: MailboxMessage): string[] {
-    return this.recent.has(message.uid) ? ['\\Recent', ...message.flags] : message.flags;
+    return this.showRecent && this.recent.has(message.uid) ? ['\\Recent', ...message.flags] : message.flags;
   }
 
   /** Marks the current keywords as announced (SELECT sends them in FLAGS). */

@@ -144,9 +144,10 @@ describe('LIST, LSUB and STATUS', function () {
     const { c } = await login();
     await ok(c, `APPEND INBOX (\\Deleted) {${MESSAGE.length}+}\r\n${MESSAGE}`);
     const r = await ok(c, 'STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT)');
-    assert.match(r, new RegExp(`^\\* STATUS INBOX \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+ UNSEEN 1 DELETED 1 SIZE ${MESSAGE.length} RECENT 0\\)\\r$`, 'm'));
+    assert.match(r, new RegExp(`^\\* STATUS INBOX \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+ UNSEEN 1 DELETED 1 SIZE ${MESSAGE.length} RECENT 1\\)\\r$`, 'm'));
     await ok(c, 'SELECT INBOX');
-    assert.match(await ok(c, 'STATUS INBOX (MESSAGES)'), /^\* STATUS INBOX \(MESSAGES 1\)/m);
+    // SELECT claimed the \\Recent message for this session (RFC 3501 2.3.2).
+    assert.match(await ok(c, 'STATUS INBOX (MESSAGES RECENT)'), /^\* STATUS INBOX \(MESSAGES 1 RECENT 0\)/m);
     assert.match(await c.command('n', 'STATUS Nowhere (MESSAGES)'), /^n NO \[NONEXISTENT\]/m);
     assert.match(await c.command('b1', 'STATUS INBOX (HIGHESTMODSEQ)'), /^b1 BAD/m);
     assert.match(await c.command('b2', 'STATUS INBOX ()'), /^b2 BAD/m);
@@ -175,7 +176,10 @@ describe('LIST, LSUB and STATUS', function () {
       '* LIST (\\HasNoChildren) "/" Entw&APw-rfe/Alt',
     ]);
     assert.match(await ok(c, 'STATUS Entw&APw-rfe (MESSAGES)'), /^\* STATUS Entw&APw-rfe \(MESSAGES 0\)/m);
-    assert.match(await c.command('b', 'LIST "" "Entw&APw"'), /^b BAD/m);
+    // Invalid modified UTF-7 in a pattern matches nothing (Dovecot and imaptest agree).
+    const invalid = await c.command('b', 'LIST "" "Entw&APw"');
+    assert.match(invalid, /^b OK/m);
+    assert.doesNotMatch(invalid, /^\* LIST/m);
     await ok(c, 'ENABLE UTF8=ACCEPT');
     const utf8 = await c.command('u', Buffer.from('LIST "" "Entwü*"', 'utf8'));
     assert.deepEqual(untagged(utf8, 'LIST'), ['* LIST (\\HasChildren) "/" "Entwürfe"', '* LIST (\\HasNoChildren) "/" "Entwürfe/Alt"']);

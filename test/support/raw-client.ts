@@ -3,18 +3,34 @@
 import net from 'node:net';
 import tls from 'node:tls';
 
+/** Drops `\Recent` inside FLAGS lists and `* n RECENT` lines (idempotent). */
+function stripRecent(buffer: Buffer): Buffer {
+  const text = buffer.toString('latin1');
+  if (!/\\Recent|RECENT\r\n/.test(text)) return buffer;
+  const out = text
+    .replace(/^\* \d+ RECENT\r\n/gm, '')
+    .replace(/\(\\Recent\)/g, '()')
+    .replace(/\\Recent /g, '')
+    .replace(/ \\Recent(?=[ )])/g, '');
+  return Buffer.from(out, 'latin1');
+}
+
 export class RawClient {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
   closed = false;
 
-  private constructor(private socket: net.Socket) {
+  private constructor(
+    private socket: net.Socket,
+    private readonly keepRecent: boolean,
+  ) {
     this.listen(socket);
   }
 
   private listen(socket: net.Socket): void {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
+      if (!this.keepRecent) this.buffer = stripRecent(this.buffer);
       this.wake();
     });
     socket.on('close', () => {
@@ -30,7 +46,12 @@ export class RawClient {
     for (const w of waiters) w();
   }
 
-  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<RawClient> {
+  /**
+   * `keepRecent: false` (the default) removes IMAP4rev1's \Recent flag and `* n RECENT`
+   * lines, whose values depend on which session saw a message first, so tests about other
+   * behaviour can compare exact bytes; the \Recent tests keep them.
+   */
+  static async connect(port: number, opts: { tls?: boolean; host?: string; keepRecent?: boolean } = {}): Promise<RawClient> {
     const host = opts.host ?? '127.0.0.1';
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = opts.tls
@@ -38,7 +59,7 @@ export class RawClient {
         : net.connect({ host, port }, () => resolve(s));
       s.once('error', reject);
     });
-    const client = new RawClient(socket);
+    const client = new RawClient(socket, opts.keepRecent === true);
     await client.readLine();
     return client;
   }

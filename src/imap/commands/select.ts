@@ -23,6 +23,7 @@ async function open(session: Session, name: string, readOnly: boolean) {
   if (!mailbox) throw new NotFoundError(`Mailbox does not exist: ${name}`);
   const messages = await session.ctx.store.listMessages(userId, mailbox.id);
   const sel = new SelectedMailbox(mailbox, messages, readOnly);
+  sel.showRecent = !session.rev2;
   // \Recent: SELECT claims the messages no session has seen; EXAMINE only looks.
   const firstRecent = readOnly
     ? sel.count - (await session.ctx.store.countRecent(userId, mailbox.id))
