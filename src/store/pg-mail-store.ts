@@ -141,7 +141,34 @@ export class PgMailStore implements MailStore {
     return this.tx((sql) => listMessageRows(sql, userId, mailboxId), 'REPEATABLE READ');
   }
 
-  async claimRecent(userId: string, mailboxId: string, upToUid: number): Promise<number> {
+  /**
+   * \Recent claims go through this process one mailbox at a time, remembering how far they
+   * reached: when thousands of IDLE sessions see the same arrival, the first claims it in the
+   * database and the rest learn from memory that nothing is left (the database stays the
+   * arbiter between processes; the local boundary never runs ahead of it).
+   */
+  private readonly recentClaims = new Map<string, { boundary: number; chain: Promise<unknown> }>();
+
+  claimRecent(userId: string, mailboxId: string, upToUid: number): Promise<number> {
+    const key = `${userId}/${mailboxId}`;
+    let state = this.recentClaims.get(key);
+    if (!state) {
+      state = { boundary: 0, chain: Promise.resolve() };
+      this.recentClaims.set(key, state);
+    }
+    if (state.boundary >= upToUid) return Promise.resolve(upToUid);
+    const local = state;
+    const result = local.chain.then(async () => {
+      if (local.boundary >= upToUid) return upToUid;
+      const first = await this.claimRecentInDatabase(userId, mailboxId, upToUid);
+      local.boundary = Math.max(local.boundary, upToUid);
+      return first;
+    });
+    local.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  private async claimRecentInDatabase(userId: string, mailboxId: string, upToUid: number): Promise<number> {
     const uid = parseId(userId);
     const id = parseId(mailboxId);
     if (!uid || !id) return upToUid;
@@ -172,8 +199,21 @@ export class PgMailStore implements MailStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /**
+   * Identical delta reads issued in the same synchronous run share one query: a store event
+   * fans out to every watching session at once, and they all ask the same question. Reads
+   * issued later start their own query, so none can miss a change committed meanwhile.
+   */
+  private readonly sameTickDeltas = new Map<string, Promise<MailboxDelta>>();
+
   mailboxDelta(userId: string, mailboxId: string, sinceModseq: number, lastUid: number): Promise<MailboxDelta> {
-    return this.tx((sql) => delta(sql, userId, mailboxId, sinceModseq, lastUid), 'REPEATABLE READ');
+    const key = `${userId}/${mailboxId}/${sinceModseq}/${lastUid}`;
+    const shared = this.sameTickDeltas.get(key);
+    if (shared) return shared;
+    const pending = this.tx((sql) => delta(sql, userId, mailboxId, sinceModseq, lastUid), 'REPEATABLE READ');
+    this.sameTickDeltas.set(key, pending);
+    queueMicrotask(() => this.sameTickDeltas.delete(key));
+    return pending;
   }
 
   async appendMessages(userId: string, mailboxId: string, messages: AppendInput[]): Promise<AppendResult> {

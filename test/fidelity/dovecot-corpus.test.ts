@@ -138,6 +138,31 @@ async function append(c: RawClient, raw: Buffer): Promise<void> {
   assert.match(r, /^A OK/m, r);
 }
 
+/**
+ * The response's syntax with every string (quoted or literal) replaced by S: the parsed
+ * comparison cannot see spacing, and the grammar is strict about it (no space between the
+ * addresses of a list or the parts of a multipart).
+ */
+function shapeOf(body: string): string {
+  let out = '';
+  for (let i = 0; i < body.length; ) {
+    if (body[i] === '"') {
+      i++;
+      while (i < body.length && body[i] !== '"') i += body[i] === '\\' ? 2 : 1;
+      i++;
+      out += 'S';
+    } else if (body[i] === '{') {
+      const m = /^\{(\d+)\}\r\n/.exec(body.slice(i, i + 30));
+      if (!m) throw new Error(`bad literal at ${i}`);
+      i += m[0].length + Number(m[1]);
+      out += 'S';
+    } else out += body[i++];
+  }
+  return out;
+}
+
+const shapes = new Map<string, string>();
+
 /** FETCH one item of message `seq`; returns [item name, parsed value]. */
 async function fetchItem(c: RawClient, seq: number, item: string): Promise<[Value, Value]> {
   const r = await c.command('F', `FETCH ${seq} (${item})`);
@@ -148,6 +173,7 @@ async function fetchItem(c: RawClient, seq: number, item: string): Promise<[Valu
   assert.ok(start >= 0, `no FETCH response for ${item}: ${r.slice(0, 300)}`);
   const body = r.slice(start + head.length, m.index);
   assert.ok(body.endsWith(')'), `unterminated FETCH response for ${item}`);
+  shapes.set(item, shapeOf(body));
   const parsed = parseImap(Buffer.from(body.slice(0, -1), 'latin1'));
   assert.equal(parsed.length, 2, `expected exactly one item for ${item}: ${JSON.stringify(parsed).slice(0, 300)}`);
   return [parsed[0], parsed[1]];
@@ -208,10 +234,12 @@ describe('fidelity: shared corpus against Dovecot', function () {
       let differs = false;
       for (const item of items) {
         const a = await fetchItem(mg!, seq, item);
+        const shapeA = shapes.get(item);
         const b = await fetchItem(dv!, seq, item);
+        const shapeB = shapes.get(item);
         compared++;
-        const ja = JSON.stringify(a);
-        const jb = JSON.stringify(b);
+        const ja = JSON.stringify(a) + (item.startsWith('BODY.PEEK') ? '' : `\n  shape: ${shapeA}`);
+        const jb = JSON.stringify(b) + (item.startsWith('BODY.PEEK') ? '' : `\n  shape: ${shapeB}`);
         if (ja !== jb) {
           differs = true;
           if (!known) failures.push(`${rel} ${item}\n  memgate: ${ja.slice(0, 600)}\n  dovecot: ${jb.slice(0, 600)}`);

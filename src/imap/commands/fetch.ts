@@ -18,6 +18,7 @@ import type { Parser } from '../wire/parser';
 import type { Session } from '../session';
 import { fetchNeeds, parseFetchItems, type FetchItem, type FetchItemOptions } from '../fetch/items';
 import { fetchResponse } from '../fetch/respond';
+import { parseMessage, type MimePart } from '../../mime/parse';
 import { loadSummaries, summarize, type ContentSummary, type RenderOptions } from '../fetch/summary';
 
 interface FetchArgs {
@@ -26,6 +27,8 @@ interface FetchArgs {
 }
 
 /** Messages per round of store calls. */
+/** Contents requested ahead of the one being answered. */
+const PREFETCH = 8;
 const BATCH = 50;
 
 /** MODSEQ (CONDSTORE) and EMAILID (OBJECTID) are parsed once those are advertised. */
@@ -74,13 +77,16 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
       pending.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
       return pending;
     };
-    let next = load(0);
+    // A few contents in flight at once: the store answers them in parallel.
+    const inFlight: Array<Promise<MessageContent | null> | null> = [];
+    for (let k = 0; k < Math.min(PREFETCH, messages.length); k++) inFlight.push(load(k));
     for (let k = 0; k < messages.length; k++) {
-      const loading = next;
-      next = load(k + 1);
+      const loading = inFlight.shift() ?? null;
+      inFlight.push(load(k + PREFETCH));
       const message = messages[k];
       let summary = summaries.get(message.contentId) ?? null;
       let raw: Buffer | null = null;
+      let tree: MimePart | undefined;
       if (loading) {
         const content = await loading;
         if (!content) {
@@ -88,7 +94,8 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
           continue;
         }
         if (!summary) {
-          summary = await summarize(store, userId, message.contentId, content.raw, (err) =>
+          tree = parseMessage(content.raw);
+          summary = summarize(store, userId, message.contentId, tree, (err) =>
             session.ctx.log.warn({ err, contentId: message.contentId }, 'saving a content summary failed'),
           );
         }
@@ -96,7 +103,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
       }
       if (session.isClosed) return;
       const current = sel.message(message.uid) ?? message;
-      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: { ...current, flags: sel.flagsOf(current) }, summary, raw }, opts);
+      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: { ...current, flags: sel.flagsOf(current) }, summary, raw, tree }, opts);
       if (response.unknownCte) unknownCte = true;
       if (response.chunks.length > 0) session.write(response.chunks);
     }

@@ -13,7 +13,7 @@
 
 import { MimePart, Param } from '../../mime/parse';
 import { embeddedMessage } from '../../mime/section';
-import { Raw, WireValue, serialize } from '../wire/encode';
+import { Concat, type WireValue } from '../wire/encode';
 import { envelope, nwireText, wireText } from './envelope';
 
 export interface BodyStructureOptions {
@@ -83,22 +83,7 @@ function language(part: MimePart, utf8: boolean): WireValue {
   return part.language === null ? null : part.language.map((l) => wireText(l, utf8));
 }
 
-/**
- * Joins body parts with no space between them, as one Raw item. A literal is kept inside
- * the Raw text as its "{n}\r\n" + bytes; that is exact when its bytes are UTF-8 (Raw text is
- * written as UTF-8). Otherwise the parts stay separate items (so a space separates them).
- */
+/** body-type-mpart = 1*body SP media-subtype: the parts follow each other with no space. */
 function glue(children: WireValue[]): WireValue[] {
-  const chunks: Array<string | Buffer> = [];
-  for (const c of children) serialize(c, chunks);
-  let text = '';
-  for (const ch of chunks) {
-    if (typeof ch === 'string') text += ch;
-    else {
-      const s = ch.toString('utf8');
-      if (!Buffer.from(s, 'utf8').equals(ch)) return children;
-      text += s;
-    }
-  }
-  return [new Raw(text)];
+  return [new Concat(children)];
 }

@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import { Address, parseAddressList } from '../../mime/address';
 import { HeaderField } from '../../mime/headers';
 import { MimePart } from '../../mime/parse';
-import { Literal, WireValue, quoteString } from '../wire/encode';
+import { Concat, Literal, WireValue, quoteString } from '../wire/encode';
 
 const ASCII = /^[\x00-\x7f]*$/;
 
@@ -52,7 +52,8 @@ function addresses(headers: readonly HeaderField[], name: string): Address[] {
 
 function addressList(list: Address[], utf8: boolean): WireValue {
   if (list.length === 0) return null;
-  return list.map((a) => [nwireText(forHumans(a.name), utf8), nwireText(a.adl, utf8), nwireText(a.mailbox, utf8), nwireText(a.host, utf8)]);
+  // env-from = "(" 1*address ")": addresses follow each other with no space.
+  return [new Concat(list.map((a) => [nwireText(forHumans(a.name), utf8), nwireText(a.adl, utf8), nwireText(a.mailbox, utf8), nwireText(a.host, utf8)]))];
 }
 
 /**

@@ -2,6 +2,7 @@
 // Pure: what it needs (view data, summary, raw bytes) is handed in.
 import type { MailboxMessage } from '../../core/ports';
 import { decodedSection, sectionBytes } from '../../mime/section';
+import { parseMessage, type MimePart } from '../../mime/parse';
 import { flagList } from '../flags';
 import { Literal, serialize } from '../wire/encode';
 import type { ByteRange, FetchItem } from './items';
@@ -14,6 +15,8 @@ export interface MessageFacts {
   summary: ContentSummary | null;
   /** Present when an item needs the message's bytes. */
   raw: Buffer | null;
+  /** The parsed message, when the caller has it already; parsed from `raw` otherwise. */
+  tree?: MimePart;
 }
 
 export interface FetchResponse {
@@ -55,14 +58,14 @@ export function fetchResponse(items: readonly FetchItem[], facts: MessageFacts, 
         break;
       case 'section': {
         const raw = needRaw(facts);
-        const bytes = sectionBytes(raw, needSummary(facts).tree, item.section, { messageGlobal: opts.messageGlobal });
+        const bytes = sectionBytes(raw, treeOf(facts), item.section, { messageGlobal: opts.messageGlobal });
         // A section that does not exist is an empty string, as Dovecot 2.3 answers it.
         const slice = cut(bytes ?? Buffer.alloc(0), item.range);
         atts.push(serialize(new Literal(withoutNul(slice)), [responseName(item.label, item.range), ' ']));
         break;
       }
       case 'binary': {
-        const decoded = decodedSection(needRaw(facts), needSummary(facts).tree, item.part, { messageGlobal: opts.messageGlobal });
+        const decoded = decodedSection(needRaw(facts), treeOf(facts), item.part, { messageGlobal: opts.messageGlobal });
         if (decoded !== null && 'error' in decoded) {
           unknownCte = true;
           break;
@@ -74,7 +77,7 @@ export function fetchResponse(items: readonly FetchItem[], facts: MessageFacts, 
         break;
       }
       case 'binarySize': {
-        const decoded = decodedSection(needRaw(facts), needSummary(facts).tree, item.part, { messageGlobal: opts.messageGlobal });
+        const decoded = decodedSection(needRaw(facts), treeOf(facts), item.part, { messageGlobal: opts.messageGlobal });
         if (decoded !== null && 'error' in decoded) {
           unknownCte = true;
           break;
@@ -107,6 +110,11 @@ export function fetchResponse(items: readonly FetchItem[], facts: MessageFacts, 
 function needSummary(facts: MessageFacts): ContentSummary {
   if (!facts.summary) throw new Error('FETCH: content summary not loaded');
   return facts.summary;
+}
+
+function treeOf(facts: MessageFacts): MimePart {
+  facts.tree ??= parseMessage(needRaw(facts));
+  return facts.tree;
 }
 
 function needRaw(facts: MessageFacts): Buffer {

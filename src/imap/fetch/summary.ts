@@ -4,13 +4,16 @@
 // contents fetched again soon. Content never changes (design invariant 3), so neither does
 // its summary: the cached answer is also the one the client saw first.
 import type { MailStore } from '../../core/ports';
-import { fromJSON, parseMessage, toJSON, type MimePart } from '../../mime/parse';
+import type { MimePart } from '../../mime/parse';
 import { serialize, toBuffer, type WireValue } from '../wire/encode';
 import { envelope } from './envelope';
 import { bodyStructure } from './bodystructure';
 
-/** Bump when the stored shape changes; older summaries are then recomputed. */
-export const SUMMARY_VERSION = 1;
+/**
+ * Bump when the stored shape or rendering changes; older summaries are then recomputed.
+ * 2: addresses and multipart bodies without spaces between items; no MIME tree stored.
+ */
+export const SUMMARY_VERSION = 2;
 
 /** How ENVELOPE / BODY / BODYSTRUCTURE are rendered for one session. */
 export interface RenderOptions {
@@ -20,33 +23,36 @@ export interface RenderOptions {
   messageGlobal: boolean;
 }
 
-/** The JSON stored with a content. */
-interface StoredSummary {
+type Item = 'envelope' | 'body' | 'bodyStructure';
+/** Wire bytes (as binary strings) of the three items for one rendering. */
+type Rendering = Record<Item, string>;
+/** Renderings other than the plain one: u = UTF-8, g = message/global, ug = both. */
+type VariantKey = 'u' | 'g' | 'ug';
+
+/**
+ * The JSON stored with a content: only the wire answers, about 1 KB. Sections need the raw
+ * bytes anyway, and parsing them again then is cheaper than storing the MIME tree.
+ */
+interface StoredSummary extends Rendering {
   v: number;
-  /** The MIME tree (parse.ts toJSON), kept as text so it is parsed only when needed. */
-  tree: string;
-  /** Wire bytes (as binary strings) for the plain rendering: no UTF8, no IMAP4rev2. */
-  envelope: string;
-  body: string;
-  bodyStructure: string;
+  /** Only the renderings that differ from the plain one (8-bit headers, message/global). */
+  variants?: Partial<Record<VariantKey, Rendering>>;
 }
 
+const VARIANTS: ReadonlyArray<[VariantKey, RenderOptions]> = [
+  ['u', { utf8: true, messageGlobal: false }],
+  ['g', { utf8: false, messageGlobal: true }],
+  ['ug', { utf8: true, messageGlobal: true }],
+];
+
 export class ContentSummary {
-  private parsedTree: MimePart | null = null;
-
-  constructor(private readonly stored: StoredSummary, tree?: MimePart) {
-    this.parsedTree = tree ?? null;
-  }
-
-  get tree(): MimePart {
-    this.parsedTree ??= fromJSON(this.stored.tree);
-    return this.parsedTree;
-  }
+  constructor(private readonly stored: StoredSummary) {}
 
   /** ENVELOPE / BODY / BODYSTRUCTURE as wire bytes for a session's rendering options. */
-  wire(item: 'envelope' | 'body' | 'bodyStructure', opts: RenderOptions): Buffer {
-    if (!opts.utf8 && !opts.messageGlobal) return Buffer.from(this.stored[item], 'latin1');
-    return toBuffer(serialize(render(this.tree, item, opts)));
+  wire(item: Item, opts: RenderOptions): Buffer {
+    const key: VariantKey | null = opts.utf8 ? (opts.messageGlobal ? 'ug' : 'u') : opts.messageGlobal ? 'g' : null;
+    const rendering = (key && this.stored.variants?.[key]) || this.stored;
+    return Buffer.from(rendering[item], 'latin1');
   }
 
   toJSON(): string {
@@ -57,7 +63,7 @@ export class ContentSummary {
   static fromText(text: string): ContentSummary | null {
     try {
       const s = JSON.parse(text) as Partial<StoredSummary>;
-      if (s.v !== SUMMARY_VERSION || typeof s.tree !== 'string') return null;
+      if (s.v !== SUMMARY_VERSION) return null;
       if (typeof s.envelope !== 'string' || typeof s.body !== 'string' || typeof s.bodyStructure !== 'string') return null;
       return new ContentSummary(s as StoredSummary);
     } catch {
@@ -65,26 +71,29 @@ export class ContentSummary {
     }
   }
 
-  /** Parses a raw message and renders what is cached. */
-  static compute(raw: Buffer): ContentSummary {
-    const tree = parseMessage(raw);
-    const plain: RenderOptions = { utf8: false, messageGlobal: false };
-    const bytes = (item: 'envelope' | 'body' | 'bodyStructure') => toBuffer(serialize(render(tree, item, plain))).toString('latin1');
-    const stored: StoredSummary = {
-      v: SUMMARY_VERSION,
-      tree: toJSON(tree),
-      envelope: bytes('envelope'),
-      body: bytes('body'),
-      bodyStructure: bytes('bodyStructure'),
-    };
-    return new ContentSummary(stored, tree);
+  /** Renders what is cached from an already parsed message. */
+  static compute(tree: MimePart): ContentSummary {
+    const plain = renderAll(tree, { utf8: false, messageGlobal: false });
+    const stored: StoredSummary = { v: SUMMARY_VERSION, ...plain };
+    for (const [key, opts] of VARIANTS) {
+      const r = renderAll(tree, opts);
+      if (r.envelope !== plain.envelope || r.body !== plain.body || r.bodyStructure !== plain.bodyStructure) {
+        (stored.variants ??= {})[key] = r;
+      }
+    }
+    return new ContentSummary(stored);
   }
+}
+
+function renderAll(tree: MimePart, opts: RenderOptions): Rendering {
+  const bytes = (item: Item) => toBuffer(serialize(render(tree, item, opts))).toString('latin1');
+  return { envelope: bytes('envelope'), body: bytes('body'), bodyStructure: bytes('bodyStructure') };
 }
 
 // envelope.ts / bodystructure.ts read header values and offsets from the tree only.
 const NO_RAW = Buffer.alloc(0);
 
-function render(tree: MimePart, item: 'envelope' | 'body' | 'bodyStructure', opts: RenderOptions): WireValue {
+function render(tree: MimePart, item: Item, opts: RenderOptions): WireValue {
   if (item === 'envelope') return envelope(NO_RAW, tree, opts.utf8);
   return bodyStructure(NO_RAW, tree, item === 'bodyStructure', opts);
 }
@@ -111,11 +120,11 @@ class Lru<V> {
 }
 
 /**
- * A few KB an entry; one per store (ids are only unique within one database, and tests run
+ * About 1 KB an entry (so 20,000 of them are ~20 MB); one per store (ids are only unique within one database, and tests run
  * several in one process). Keyed by user too, as every store access is.
  */
 const caches = new WeakMap<MailStore, Lru<ContentSummary>>();
-const LRU_SIZE = 1000;
+const LRU_SIZE = 20_000;
 
 function cacheOf(store: MailStore): Lru<ContentSummary> {
   let lru = caches.get(store);
@@ -149,20 +158,19 @@ export async function loadSummaries(store: MailStore, userId: string, contentIds
   return found;
 }
 
-/** Computes a content's summary from its bytes and keeps it (store write failures are only a lost cache). */
-export async function summarize(
+/**
+ * Computes a content's summary from its parsed tree and keeps it. The store write is not
+ * awaited: the answer does not depend on it, and a failed write is only a lost cache.
+ */
+export function summarize(
   store: MailStore,
   userId: string,
   contentId: string,
-  raw: Buffer,
+  tree: MimePart,
   onSaveError: (err: unknown) => void,
-): Promise<ContentSummary> {
-  const summary = ContentSummary.compute(raw);
+): ContentSummary {
+  const summary = ContentSummary.compute(tree);
   cacheOf(store).set(key(userId, contentId), summary);
-  try {
-    await store.saveContentSummary(userId, contentId, summary.toJSON());
-  } catch (err) {
-    onSaveError(err);
-  }
+  store.saveContentSummary(userId, contentId, summary.toJSON()).catch(onSaveError);
   return summary;
 }

@@ -11,7 +11,15 @@ export class Raw {
   constructor(readonly text: string) {}
 }
 
-export type WireValue = string | number | null | Literal | Raw | WireValue[];
+/**
+ * Items written back to back with no space between them: the grammar wants that for the
+ * addresses of an ENVELOPE address list and the parts of a multipart body (RFC 9051 9).
+ */
+export class Concat {
+  constructor(readonly items: WireValue[]) {}
+}
+
+export type WireValue = string | number | null | Literal | Raw | Concat | WireValue[];
 
 const QUOTED_SAFE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 
@@ -44,6 +52,7 @@ export function serialize(value: WireValue, out: Array<string | Buffer> = []): A
   else if (typeof value === 'number') out.push(String(value));
   else if (typeof value === 'string') out.push(value);
   else if (value instanceof Raw) out.push(value.text);
+  else if (value instanceof Concat) for (const item of value.items) serialize(item, out);
   else if (value instanceof Literal) {
     out.push((value.binary ? '~{' : '{') + value.bytes.length + '}\r\n');
     out.push(value.bytes);

@@ -28,7 +28,7 @@ describe('imap/fetch/envelope (RFC 9051 7.5.2)', () => {
 
   it('uses the last subject but all address fields together (Dovecot)', () => {
     const raw = crlf('Subject: first\nSubject: second\nFrom: a@b\nFrom: c@d\n\n');
-    assert.equal(env(raw).slice(0, 60), '(NIL "second" ((NIL NIL "a" "b") (NIL NIL "c" "d")) ((NIL NI');
+    assert.equal(env(raw).slice(0, 60), '(NIL "second" ((NIL NIL "a" "b")(NIL NIL "c" "d")) ((NIL NIL');
   });
 
   it('sends 8-bit bytes unchanged in a literal, or as UTF-8 quoted text with utf8', () => {
