@@ -96,6 +96,8 @@ export interface AppendInput {
   raw: Buffer;
   flags: string[];
   internalDate?: Date;
+  /** The protocol layer's derived data (see saveContentSummary), stored with the content. */
+  summary?: string;
 }
 
 export interface AppendResult {

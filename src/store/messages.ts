@@ -77,8 +77,8 @@ export async function append(sql: Sql, userId: string, mailboxId: string, messag
   const contentIds: string[] = [];
   for (const m of messages) {
     const [row] = await sql.rows<{ id: string }>(
-      'INSERT INTO message_contents (user_id, raw, size, sha256) VALUES ($1, $2, $3, $4) RETURNING id',
-      [mailbox.user_id, m.raw, m.raw.length, createHash('sha256').update(m.raw).digest('hex')],
+      'INSERT INTO message_contents (user_id, raw, size, sha256, summary) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+      [mailbox.user_id, m.raw, m.raw.length, createHash('sha256').update(m.raw).digest('hex'), m.summary ?? null],
     );
     contentIds.push(row.id);
   }

@@ -6,6 +6,7 @@ import type { AppendInput } from '../../core/ports';
 import { clientFlags } from '../flags';
 import { formatSequence } from '../wire/sequence';
 import { destination } from './copy';
+import { summaryText } from '../fetch/summary';
 
 interface AppendArgs {
   mailbox: string;
@@ -52,7 +53,10 @@ export default command<AppendArgs>({
       if (m.raw.length === 0) throw new MemgateError('Empty message', { imapCode: 'CANNOT' });
     }
     const dest = await destination(session, mailbox);
-    const result = await session.ctx.store.appendMessages(session.user!.id, dest.id, messages);
+    // The bytes are in hand now: derive ENVELOPE/BODYSTRUCTURE once, so no FETCH ever
+    // has to load and parse the message for them.
+    const withSummaries = messages.map((m) => ({ ...m, summary: summaryText(m.raw) }));
+    const result = await session.ctx.store.appendMessages(session.user!.id, dest.id, withSummaries);
     if (session.selected?.id === dest.id) session.dirty = true;
     return { code: `APPENDUID ${result.uidValidity} ${formatSequence(result.uids)}`, text: 'APPEND completed' };
   },

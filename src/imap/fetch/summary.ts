@@ -4,7 +4,7 @@
 // contents fetched again soon. Content never changes (design invariant 3), so neither does
 // its summary: the cached answer is also the one the client saw first.
 import type { MailStore } from '../../core/ports';
-import type { MimePart } from '../../mime/parse';
+import { parseMessage, type MimePart } from '../../mime/parse';
 import { serialize, toBuffer, type WireValue } from '../wire/encode';
 import { envelope } from './envelope';
 import { bodyStructure } from './bodystructure';
@@ -83,6 +83,11 @@ export class ContentSummary {
     }
     return new ContentSummary(stored);
   }
+}
+
+/** The stored summary of a raw message (APPEND and anything else that has the bytes). */
+export function summaryText(raw: Buffer): string {
+  return ContentSummary.compute(parseMessage(raw)).toJSON();
 }
 
 function renderAll(tree: MimePart, opts: RenderOptions): Rendering {
