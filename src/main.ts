@@ -5,6 +5,7 @@ import type { Config } from './config/schema';
 import { openDatabase, type Database } from './store/database';
 import { PgEventBus } from './store/event-bus';
 import { PgMailStore } from './store/pg-mail-store';
+import { scheduleExpungeLogTrim } from './store/housekeeping';
 import { startImapServer, type ListeningImap } from './imap/server';
 import { DEFAULT_LIMITS, type Logger } from './imap/context';
 import { ensureCertificate, readCertificate, type CertificateFiles } from './tls/certificate';
@@ -63,6 +64,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
       },
     );
     const openBus = bus;
+    const stopTrimming = scheduleExpungeLogTrim(store, config.expungeLogDays, log);
     let stopping: Promise<void> | undefined;
     return {
       imap,
@@ -72,6 +74,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
       log,
       stop() {
         stopping ??= (async () => {
+          stopTrimming();
           await imap.close();
           await openBus.close();
           await database.close();

@@ -26,6 +26,8 @@ export const configSchema = z.object({
   allowPlaintextAuth: bool.default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   maxLiteralSize: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Days an expunge stays in the log for QRESYNC's VANISHED (EARLIER); older ones are trimmed. */
+  expungeLogDays: z.coerce.number().positive('must be more than 0 days').default(90),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -42,4 +44,5 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   allowPlaintextAuth: 'MEMGATE_ALLOW_PLAINTEXT_AUTH',
   logLevel: 'MEMGATE_LOG_LEVEL',
   maxLiteralSize: 'MEMGATE_MAX_LITERAL_SIZE',
+  expungeLogDays: 'MEMGATE_EXPUNGE_LOG_DAYS',
 };

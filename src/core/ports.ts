@@ -77,6 +77,20 @@ export interface MailboxDelta {
   uidNext: number;
 }
 
+/** Expunged UIDs since a modseq, for QRESYNC's VANISHED (EARLIER) (RFC 7162 3.2.5, 3.2.6). */
+export interface ExpungedSince {
+  /** UIDs expunged with a modseq above the caller's (within the asked UID ranges), ascending. */
+  uids: number[];
+  /**
+   * False when the expunge log was trimmed above the caller's modseq: then any UID that is
+   * not in the mailbox may have been expunged since, and must be reported as such.
+   */
+  complete: boolean;
+}
+
+/** Inclusive UID ranges, ascending. */
+export type UidRanges = ReadonlyArray<readonly [number, number]>;
+
 export type FlagOperation = 'set' | 'add' | 'remove';
 
 export interface StoreFlagsResult {
@@ -139,6 +153,8 @@ export interface MailStore {
   listMessages(userId: string, mailboxId: string): Promise<MailboxMessage[]>;
   /** What changed since `sinceModseq` (and which messages are above `lastUid`). */
   mailboxDelta(userId: string, mailboxId: string, sinceModseq: number, lastUid: number): Promise<MailboxDelta>;
+  /** Expunges logged above `sinceModseq`, only within `uidRanges` when given. */
+  expungedSince(userId: string, mailboxId: string, sinceModseq: number, uidRanges: UidRanges | null): Promise<ExpungedSince>;
   /** One transaction: every message gets a UID or none does (MULTIAPPEND). */
   appendMessages(userId: string, mailboxId: string, messages: AppendInput[]): Promise<AppendResult>;
   storeFlags(
@@ -168,6 +184,12 @@ export interface MailStore {
    */
   getContentSummaries(userId: string, contentIds: string[]): Promise<Map<string, string>>;
   saveContentSummary(userId: string, contentId: string, summary: string): Promise<void>;
+}
+
+/** Housekeeping across all users, run by the composition root, never by a protocol layer. */
+export interface StoreMaintenance {
+  /** Forgets expunges logged before `olderThan` (raising each mailbox's floor); returns how many. */
+  trimExpungeLog(olderThan: Date): Promise<number>;
 }
 
 export type EventHandler = (event: StoreEvent) => void;

@@ -3,6 +3,7 @@
 // until commit, modseqs become visible in the order they were handed out.
 import { createHash } from 'node:crypto';
 import type { AppendInput, MailboxCounts, MailboxDelta, MessageContent } from '../core/ports';
+import { absentUids, expungedSince } from './expunge-log';
 import { normaliseFlags } from './flags';
 import { requireMailbox } from './mailboxes';
 import { MESSAGE_COLUMNS, parseId, toMessage, type MessageRow, type Sql } from './sql';
@@ -37,15 +38,13 @@ export async function delta(sql: Sql, userId: string, mailboxId: string, sinceMo
     [mailbox.id, last, since],
   );
   // UIDs above lastUid were never seen by the caller, so their expunges are not news.
-  const expunged = await sql.rows<{ uid: number }>(
-    'SELECT uid FROM expunge_log WHERE mailbox_id = $1 AND modseq > $2 AND uid <= $3 ORDER BY uid',
-    [mailbox.id, since, last],
-  );
+  const logged = await expungedSince(sql, mailbox.id, since, [[1, last]]);
+  const expunged = logged.complete ? logged.uids : await absentUids(sql, mailbox.id, last);
   const messages = rows.map(toMessage);
   return {
     added: messages.filter((m) => m.uid > last),
     changed: messages.filter((m) => m.uid <= last),
-    expunged: expunged.map((e) => e.uid),
+    expunged,
     highestModseq: Number(mailbox.highest_modseq),
     uidNext: mailbox.uid_next,
   };

@@ -18,10 +18,14 @@ import type {
   MessageContent,
   SpecialUse,
   StoreFlagsResult,
+  StoreMaintenance,
+  UidRanges,
   User,
+  ExpungedSince,
 } from '../core/ports';
 import { changeFlags, expunge, transfer, type Transferred } from './changes';
-import { createMailboxTree, findMailbox, lockUser, removeMailbox } from './mailboxes';
+import { expungedSince, trimExpungeLog } from './expunge-log';
+import { createMailboxTree, findMailbox, lockUser, removeMailbox, requireMailbox } from './mailboxes';
 import { append, collectGarbage, content, counts, delta, listMessageRows, saveSummary, summaries } from './messages';
 import { INBOX, normaliseMailboxName } from './names';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords';
@@ -30,7 +34,7 @@ import { autocommit, FOREIGN_KEY_VIOLATION, inTransaction, MAILBOX_COLUMNS, pars
 import { subscribeName, subscribedNames, unsubscribeName } from './subscriptions';
 import { allUsers, deleteUserRow, findUser, insertUser } from './users';
 
-export class PgMailStore implements MailStore {
+export class PgMailStore implements MailStore, StoreMaintenance {
   constructor(
     private readonly dataSource: DataSource,
     private readonly bus: EventBus,
@@ -214,6 +218,17 @@ export class PgMailStore implements MailStore {
     this.sameTickDeltas.set(key, pending);
     queueMicrotask(() => this.sameTickDeltas.delete(key));
     return pending;
+  }
+
+  expungedSince(userId: string, mailboxId: string, sinceModseq: number, uidRanges: UidRanges | null): Promise<ExpungedSince> {
+    return this.tx(async (sql) => {
+      const mailbox = await requireMailbox(sql, userId, mailboxId);
+      return expungedSince(sql, mailbox.id, sinceModseq, uidRanges);
+    }, 'REPEATABLE READ');
+  }
+
+  trimExpungeLog(olderThan: Date): Promise<number> {
+    return this.tx((sql) => trimExpungeLog(sql, olderThan));
   }
 
   async appendMessages(userId: string, mailboxId: string, messages: AppendInput[]): Promise<AppendResult> {

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** Expunged UIDs with the modseq of their expunge, for QRESYNC VANISHED (EARLIER). */
 @Entity({ name: 'expunge_log' })
@@ -14,4 +14,9 @@ export class ExpungeLogEntity {
 
   @Column({ type: 'bigint' })
   modseq!: string;
+
+  /** Entries older than the retention setting are trimmed (see the mailbox's expunge_log_floor). */
+  @Index('expunge_log_expunged_at_idx')
+  @Column({ name: 'expunged_at', type: 'timestamptz', default: () => 'now()' })
+  expungedAt!: Date;
 }

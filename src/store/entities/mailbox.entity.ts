@@ -40,6 +40,10 @@ export class MailboxEntity {
   @Column({ name: 'highest_modseq', type: 'bigint', default: 1 })
   highestModseq!: string;
 
+  /** Highest modseq whose expunges were trimmed from the expunge log (QRESYNC). */
+  @Column({ name: 'expunge_log_floor', type: 'bigint', default: 0 })
+  expungeLogFloor!: string;
+
   @Column({ name: 'backend_id', type: 'text', nullable: true })
   backendId!: string | null;
 
