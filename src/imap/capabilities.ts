@@ -32,6 +32,10 @@ const EXTENSIONS = [
   'MULTIAPPEND',
   'UTF8=ACCEPT',
   'STATUS=SIZE',
+  'SORT',
+  'SORT=DISPLAY',
+  'ESORT',
+  'I18NLEVEL=1',
 ];
 
 export function capabilities(ctx: CapabilityContext): string[] {

@@ -29,6 +29,7 @@ import { copy, uidCopy } from './copy';
 import { move, uidMove } from './move';
 import { search, uidSearch } from './search';
 import { fetch, uidFetch } from './fetch';
+import { sort, uidSort } from './sort';
 
 export type { CommandResult } from './types';
 
@@ -69,6 +70,8 @@ const ALL: Array<Command<unknown>> = [
   uidSearch,
   fetch,
   uidFetch,
+  sort,
+  uidSort,
 ];
 
 export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(ALL.map((c) => [c.name, c]));
