@@ -45,6 +45,8 @@ export function capabilities(ctx: CapabilityContext): string[] {
     if (ctx.secure) caps.push('AUTH=PLAIN');
     else caps.push('LOGINDISABLED');
   }
+  // RFC 4978: COMPRESS is a command of the authenticated state; Dovecot, too, shows it then.
+  if (ctx.authenticated) caps.push('COMPRESS=DEFLATE');
   return caps;
 }
 

@@ -2,6 +2,7 @@
 // gets a Session; a socket error or a bug in one session never touches the others.
 import net from 'node:net';
 import tls from 'node:tls';
+import zlib from 'node:zlib';
 import { Session, type Transport } from './session';
 import type { ImapContext } from './context';
 
@@ -26,6 +27,9 @@ class SocketTransport implements Transport {
   tlsActive: boolean;
   readonly loopback: boolean;
   readonly remoteAddress: string;
+  /** Set once COMPRESS=DEFLATE is active: responses go through it. */
+  private deflate: zlib.DeflateRaw | null = null;
+  private flushScheduled = false;
 
   constructor(
     private socket: net.Socket,
@@ -40,10 +44,65 @@ class SocketTransport implements Transport {
 
   write(chunks: Array<string | Buffer>): void {
     if (this.socket.destroyed) return;
+    if (this.deflate) {
+      for (const c of chunks) this.deflate.write(c);
+      this.scheduleFlush();
+      return;
+    }
     // One writev for a whole response instead of a syscall per chunk (TCP_NODELAY is on).
     this.socket.cork();
     for (const c of chunks) this.socket.write(c);
     this.socket.uncork();
+  }
+
+  get compressionActive(): boolean {
+    return this.deflate !== null;
+  }
+
+  /**
+   * RFC 4978 4: raw DEFLATE (no zlib header) both ways, starting right after the tagged OK
+   * that the caller has already written. The session keeps reading and writing plain
+   * IMAP; this transport inflates what comes in and deflates what goes out, on top of
+   * TLS when STARTTLS or implicit TLS is active.
+   */
+  startCompression(): void {
+    if (this.deflate) return;
+    const socket = this.socket;
+    const inflate = zlib.createInflateRaw();
+    const deflate = zlib.createDeflateRaw();
+    socket.removeListener('data', this.onData);
+    socket.on('data', (chunk: Buffer) => inflate.write(chunk));
+    inflate.on('data', this.onData);
+    inflate.on('error', (err) => {
+      this.ctx.log.debug({ err }, 'IMAP COMPRESS: undecodable input');
+      socket.destroy();
+    });
+    deflate.on('data', (chunk: Buffer) => {
+      if (!socket.destroyed) socket.write(chunk);
+    });
+    deflate.on('error', (err) => {
+      this.ctx.log.warn({ err }, 'IMAP COMPRESS: deflate failed');
+      socket.destroy();
+    });
+    socket.once('close', () => {
+      inflate.destroy();
+      deflate.destroy();
+    });
+    this.deflate = deflate;
+  }
+
+  /**
+   * Everything written in one turn of the event loop (a command's responses, an IDLE
+   * update) goes out with one Z_SYNC_FLUSH, so nothing waits in the compressor for more
+   * data (RFC 4978 4 asks for a flush at the end of each response batch).
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.deflate && !this.deflate.destroyed) this.deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+    });
   }
 
   async startTls(): Promise<void> {
@@ -62,7 +121,12 @@ class SocketTransport implements Transport {
   }
 
   close(): void {
-    this.socket.end();
+    const deflate = this.deflate;
+    if (deflate && !deflate.destroyed) {
+      // The last responses (BYE, LOGOUT's OK) leave the compressor before the socket ends.
+      deflate.once('end', () => this.socket.end());
+      deflate.end();
+    } else this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 }

@@ -20,6 +20,9 @@ export interface Transport {
   write(chunks: Array<string | Buffer>): void;
   /** Upgrades to TLS in place (STARTTLS); resolves once the handshake is done. */
   startTls(): Promise<void>;
+  /** Deflates both directions from the next byte on (COMPRESS=DEFLATE, RFC 4978). */
+  startCompression(): void;
+  readonly compressionActive: boolean;
   close(): void;
   readonly tlsActive: boolean;
   readonly loopback: boolean;

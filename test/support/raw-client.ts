@@ -2,6 +2,7 @@
 // it is told and collects what comes back, so tests can assert the server's own bytes.
 import net from 'node:net';
 import tls from 'node:tls';
+import zlib from 'node:zlib';
 
 /** Drops `\Recent` inside FLAGS lists and `* n RECENT` lines (idempotent). */
 function stripRecent(buffer: Buffer): Buffer {
@@ -19,6 +20,10 @@ export class RawClient {
   private buffer: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
   closed = false;
+  /** Bytes as they crossed the socket (compressed ones once compress() ran). */
+  wireBytesIn = 0;
+  wireBytesOut = 0;
+  private deflate: zlib.DeflateRaw | null = null;
 
   private constructor(
     private socket: net.Socket,
@@ -29,15 +34,20 @@ export class RawClient {
 
   private listen(socket: net.Socket): void {
     socket.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      if (!this.keepRecent) this.buffer = stripRecent(this.buffer);
-      this.wake();
+      this.wireBytesIn += chunk.length;
+      this.received(chunk);
     });
     socket.on('close', () => {
       this.closed = true;
       this.wake();
     });
     socket.on('error', () => undefined);
+  }
+
+  private received(chunk: Buffer): void {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    if (!this.keepRecent) this.buffer = stripRecent(this.buffer);
+    this.wake();
   }
 
   private wake(): void {
@@ -75,7 +85,40 @@ export class RawClient {
     this.listen(secure);
   }
 
+  /**
+   * Sends COMPRESS DEFLATE (RFC 4978) and, after a tagged OK, deflates what it writes and
+   * inflates what it reads, flushing after each write. Returns the server's answer.
+   */
+  async compress(tag = 'z'): Promise<string> {
+    const answer = await this.command(tag, 'COMPRESS DEFLATE');
+    if (!new RegExp(`^${tag} OK`, 'm').test(answer)) return answer;
+    const early = this.buffer;
+    this.buffer = Buffer.alloc(0);
+    const inflate = zlib.createInflateRaw();
+    inflate.on('data', (chunk: Buffer) => this.received(chunk));
+    inflate.on('error', () => this.socket.destroy());
+    this.socket.removeAllListeners('data');
+    this.socket.on('data', (chunk: Buffer) => {
+      this.wireBytesIn += chunk.length;
+      inflate.write(chunk);
+    });
+    if (early.length > 0) inflate.write(early);
+    const deflate = zlib.createDeflateRaw();
+    deflate.on('data', (chunk: Buffer) => {
+      this.wireBytesOut += chunk.length;
+      this.socket.write(chunk);
+    });
+    this.deflate = deflate;
+    return answer;
+  }
+
   write(data: string | Buffer): void {
+    if (this.deflate) {
+      this.deflate.write(data);
+      this.deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+      return;
+    }
+    this.wireBytesOut += Buffer.byteLength(data);
     this.socket.write(data);
   }
 

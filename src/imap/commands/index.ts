@@ -30,6 +30,7 @@ import { move, uidMove } from './move';
 import { search, uidSearch } from './search';
 import { fetch, uidFetch } from './fetch';
 import { sort, uidSort } from './sort';
+import compress from './compress';
 
 export type { CommandResult } from './types';
 
@@ -72,6 +73,7 @@ const ALL: Array<Command<unknown>> = [
   uidFetch,
   sort,
   uidSort,
+  compress,
 ];
 
 export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(ALL.map((c) => [c.name, c]));
