@@ -36,6 +36,9 @@ const EXTENSIONS = [
   'SORT=DISPLAY',
   'ESORT',
   'I18NLEVEL=1',
+  'WITHIN',
+  'PREVIEW',
+  'UNAUTHENTICATE',
 ];
 
 export function capabilities(ctx: CapabilityContext): string[] {

@@ -248,6 +248,20 @@ export class Session {
     this.unsubscribe = this.ctx.bus.subscribe(user.id, (event) => this.onStoreEvent(event));
   }
 
+  /**
+   * UNAUTHENTICATE (RFC 8437 3): back to the not-authenticated state as on a fresh
+   * connection (no mailbox, nothing ENABLEd, no store events); TLS and COMPRESS stay.
+   */
+  unauthenticate(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.selected = null;
+    this.user = null;
+    this.state = 'notAuthenticated';
+    this.enabled.clear();
+    this.dirty = false;
+  }
+
   private onStoreEvent(event: StoreEvent): void {
     if (!this.selected || !('mailboxId' in event) || event.mailboxId !== this.selected.id) return;
     this.dirty = true;

@@ -97,6 +97,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
           tree = parseMessage(content.raw);
           summary = summarize(store, userId, message.contentId, tree, (err) =>
             session.ctx.log.warn({ err, contentId: message.contentId }, 'saving a content summary failed'),
+            content.raw,
           );
         }
         if (needs.content) raw = content.raw;

@@ -31,6 +31,7 @@ import { search, uidSearch } from './search';
 import { fetch, uidFetch } from './fetch';
 import { sort, uidSort } from './sort';
 import compress from './compress';
+import unauthenticate from './unauthenticate';
 
 export type { CommandResult } from './types';
 
@@ -74,6 +75,7 @@ const ALL: Array<Command<unknown>> = [
   sort,
   uidSort,
   compress,
+  unauthenticate,
 ];
 
 export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(ALL.map((c) => [c.name, c]));

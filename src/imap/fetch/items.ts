@@ -39,6 +39,8 @@ export type FetchItem =
   | { kind: 'binary'; label: string; part: number[]; range: ByteRange | null; peek: boolean }
   /** BINARY.SIZE[part] (RFC 3516 4.2). */
   | { kind: 'binarySize'; label: string; part: number[] }
+  /** PREVIEW (RFC 8970); with LAZY the server may answer NIL (memgate always has it). */
+  | { kind: 'preview'; lazy: boolean }
   /** CONDSTORE (RFC 7162 3.1.4); parsed only when enabled in FetchItemOptions. */
   | { kind: 'modseq' }
   /** OBJECTID (RFC 8474 5.1); parsed only when enabled in FetchItemOptions. */
@@ -125,6 +127,8 @@ function fetchAtt(p: Parser, opts: FetchItemOptions): FetchItem {
       return { kind: 'section', label: 'RFC822.HEADER', section: { part: [], text: 'HEADER' }, range: null, peek: true };
     case 'RFC822.TEXT':
       return { kind: 'section', label: 'RFC822.TEXT', section: { part: [], text: 'TEXT' }, range: null, peek: false };
+    case 'PREVIEW':
+      return { kind: 'preview', lazy: previewModifiers(p) };
     case 'MODSEQ':
       if (opts.condstore) return { kind: 'modseq' };
       break;
@@ -139,6 +143,23 @@ function fetchAtt(p: Parser, opts: FetchItemOptions): FetchItem {
   }
   p.pos = start;
   p.fail(`Unknown fetch item ${name.slice(0, 40)}`);
+}
+
+/**
+ * `[SP "(" preview-mod *(SP preview-mod) ")"]`, preview-mod = "LAZY" (RFC 8970 6). A
+ * list that does not start with LAZY is left alone: it is FETCH's modifiers.
+ */
+function previewModifiers(p: Parser): boolean {
+  const start = p.pos;
+  if (!p.take(' ') || !p.take('(') || !p.matchWord('LAZY')) {
+    p.pos = start;
+    return false;
+  }
+  p.pos = start + 1;
+  p.list(() => {
+    if (!p.matchWord('LAZY')) p.fail('Unknown PREVIEW modifier');
+  });
+  return true;
 }
 
 /** Items with `[`: BODY[...], BODY.PEEK[...], BINARY[...], BINARY.PEEK[...], BINARY.SIZE[...]. */
@@ -326,6 +347,7 @@ export function fetchNeeds(items: readonly FetchItem[]): FetchNeeds {
       case 'envelope':
       case 'body':
       case 'bodyStructure':
+      case 'preview':
         needs.summary = true;
         break;
       case 'section':

@@ -4,7 +4,7 @@ import type { MailboxMessage } from '../../core/ports';
 import { decodedSection, sectionBytes } from '../../mime/section';
 import { parseMessage, type MimePart } from '../../mime/parse';
 import { flagList } from '../flags';
-import { Literal, serialize } from '../wire/encode';
+import { Literal, nstring, serialize } from '../wire/encode';
 import type { ByteRange, FetchItem } from './items';
 import type { ContentSummary, RenderOptions } from './summary';
 
@@ -85,6 +85,10 @@ export function fetchResponse(items: readonly FetchItem[], facts: MessageFacts, 
         atts.push([`${item.label} ${decoded?.bytes.length ?? 0}`]);
         break;
       }
+      case 'preview':
+        // UTF-8 text: quoted where the session allows it, else a literal (8-bit is fine there).
+        atts.push(serialize(nstring(needSummary(facts).preview, opts.utf8), ['PREVIEW ']));
+        break;
       case 'modseq':
         atts.push([`MODSEQ (${message.modseq})`]);
         break;

@@ -8,12 +8,14 @@ import { parseMessage, type MimePart } from '../../mime/parse';
 import { serialize, toBuffer, type WireValue } from '../wire/encode';
 import { envelope } from './envelope';
 import { bodyStructure } from './bodystructure';
+import { previewText } from './preview';
 
 /**
  * Bump when the stored shape or rendering changes; older summaries are then recomputed.
  * 2: addresses and multipart bodies without spaces between items; no MIME tree stored.
+ * 3: the PREVIEW text (RFC 8970) is kept too.
  */
-export const SUMMARY_VERSION = 2;
+export const SUMMARY_VERSION = 3;
 
 /** How ENVELOPE / BODY / BODYSTRUCTURE are rendered for one session. */
 export interface RenderOptions {
@@ -35,6 +37,8 @@ type VariantKey = 'u' | 'g' | 'ug';
  */
 interface StoredSummary extends Rendering {
   v: number;
+  /** PREVIEW (RFC 8970), plain text; "" for a message without text. */
+  preview: string;
   /** Only the renderings that differ from the plain one (8-bit headers, message/global). */
   variants?: Partial<Record<VariantKey, Rendering>>;
 }
@@ -55,6 +59,11 @@ export class ContentSummary {
     return Buffer.from(rendering[item], 'latin1');
   }
 
+  /** The PREVIEW text (RFC 8970). */
+  get preview(): string {
+    return this.stored.preview;
+  }
+
   toJSON(): string {
     return JSON.stringify(this.stored);
   }
@@ -65,16 +74,17 @@ export class ContentSummary {
       const s = JSON.parse(text) as Partial<StoredSummary>;
       if (s.v !== SUMMARY_VERSION) return null;
       if (typeof s.envelope !== 'string' || typeof s.body !== 'string' || typeof s.bodyStructure !== 'string') return null;
+      if (typeof s.preview !== 'string') return null;
       return new ContentSummary(s as StoredSummary);
     } catch {
       return null;
     }
   }
 
-  /** Renders what is cached from an already parsed message. */
-  static compute(tree: MimePart): ContentSummary {
+  /** Renders what is cached from an already parsed message (and its bytes, for PREVIEW). */
+  static compute(tree: MimePart, raw: Buffer): ContentSummary {
     const plain = renderAll(tree, { utf8: false, messageGlobal: false });
-    const stored: StoredSummary = { v: SUMMARY_VERSION, ...plain };
+    const stored: StoredSummary = { v: SUMMARY_VERSION, ...plain, preview: previewText(raw, tree) };
     for (const [key, opts] of VARIANTS) {
       const r = renderAll(tree, opts);
       if (r.envelope !== plain.envelope || r.body !== plain.body || r.bodyStructure !== plain.bodyStructure) {
@@ -87,7 +97,7 @@ export class ContentSummary {
 
 /** The stored summary of a raw message (APPEND and anything else that has the bytes). */
 export function summaryText(raw: Buffer): string {
-  return ContentSummary.compute(parseMessage(raw)).toJSON();
+  return ContentSummary.compute(parseMessage(raw), raw).toJSON();
 }
 
 function renderAll(tree: MimePart, opts: RenderOptions): Rendering {
@@ -173,8 +183,9 @@ export function summarize(
   contentId: string,
   tree: MimePart,
   onSaveError: (err: unknown) => void,
+  raw: Buffer,
 ): ContentSummary {
-  const summary = ContentSummary.compute(tree);
+  const summary = ContentSummary.compute(tree, raw);
   cacheOf(store).set(key(userId, contentId), summary);
   store.saveContentSummary(userId, contentId, summary.toJSON()).catch(onSaveError);
   return summary;

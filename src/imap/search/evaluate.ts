@@ -48,6 +48,8 @@ interface Scope {
   maxUid: number;
   saved: ReadonlySet<number>;
   recent: ReadonlySet<number>;
+  /** The moment WITHIN intervals count back from (ms since the epoch). */
+  now: number;
 }
 
 interface Candidate {
@@ -71,6 +73,7 @@ export async function evaluateSearch(
     maxUid: uids.length > 0 ? uids[uids.length - 1] : 0,
     saved: new Set(view.saved),
     recent: view.recent ?? new Set<number>(),
+    now: Date.now(),
   };
   const matched = new Set<number>();
   const undecided: Candidate[] = [];
@@ -128,6 +131,11 @@ function test(key: SearchKey, c: Candidate, scope: Scope, facts: MessageFacts | 
       return facts ? compareDay(facts.sentDay(), key.op, key.day) : undefined;
     case 'size':
       return key.op === 'larger' ? c.message.size > key.size : c.message.size < key.size;
+    case 'within': {
+      // RFC 5032 3: OLDER n is "at least n seconds old", YOUNGER n "less than n seconds old".
+      const age = scope.now - c.message.internalDate.getTime();
+      return key.op === 'older' ? age >= key.seconds * 1000 : age < key.seconds * 1000;
+    }
     case 'seq':
       return inSet(key.set, c.seq, scope.count, c.message.uid, scope);
     case 'uid':

@@ -22,6 +22,8 @@ export type SearchKey =
   /** BEFORE/ON/SINCE compare INTERNALDATE; SENT* the Date header field. */
   | { kind: 'date'; field: 'internal' | 'sent'; op: DateOp; day: DayNumber }
   | { kind: 'size'; op: 'larger' | 'smaller'; size: number }
+  /** OLDER / YOUNGER (RFC 5032 WITHIN): INTERNALDATE at least / less than `seconds` ago. */
+  | { kind: 'within'; op: 'older' | 'younger'; seconds: number }
   /** FROM/TO/CC/BCC/SUBJECT/HEADER: substring of the decoded field; "" = field present. */
   | { kind: 'header'; name: string; value: string }
   | { kind: 'body'; value: string }
@@ -153,6 +155,10 @@ export function parseKey(p: Parser, depth: number): SearchKey {
     case 'SMALLER':
       p.sp();
       return { kind: 'size', op: word === 'LARGER' ? 'larger' : 'smaller', size: p.number() };
+    case 'OLDER':
+    case 'YOUNGER':
+      p.sp();
+      return { kind: 'within', op: word === 'OLDER' ? 'older' : 'younger', seconds: p.nzNumber() };
     case 'HEADER': {
       p.sp();
       const name = p.astring();
