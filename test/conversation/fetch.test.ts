@@ -287,7 +287,7 @@ describe('FETCH', function () {
 
   describe('errors', () => {
     it('answers malformed fetch items with BAD and keeps the connection', async () => {
-      for (const bad of ['FETCH 1 ()', 'FETCH 1 (BODY[MIME])', 'FETCH 1 (BODY[1]<a.b>)', 'FETCH 1 (FOO)', 'FETCH 1 (ALL)', 'FETCH 1', 'FETCH 1 (FLAGS) (CHANGEDSINCE 1)']) {
+      for (const bad of ['FETCH 1 ()', 'FETCH 1 (BODY[MIME])', 'FETCH 1 (BODY[1]<a.b>)', 'FETCH 1 (FOO)', 'FETCH 1 (ALL)', 'FETCH 1', 'FETCH 1 (FLAGS) (FOO 1)']) {
         assert.match(await c.command('b', bad), /^b BAD /m, bad);
       }
       assert.match(await c.command('b', 'FETCH 99 (FLAGS)'), /^b BAD .*sequence number/m);
@@ -316,12 +316,18 @@ describe('FETCH', function () {
       );
       assert.equal(summaries.size, new Set(messages.map((m) => m.contentId)).size);
 
-      const original = store.getContent.bind(store);
+      // Count the reads that reach the store's own getContent, under any wrapper around it
+      // (the body fetcher is a Proxy): an own property on the store shadows its method.
+      const real = Object.getPrototypeOf(store).getContent as typeof store.getContent;
       let loads = 0;
-      store.getContent = (userId: string, contentId: string) => {
-        loads++;
-        return original(userId, contentId);
-      };
+      Object.defineProperty(store, 'getContent', {
+        configurable: true,
+        writable: true,
+        value(this: typeof store, userId: string, contentId: string) {
+          loads++;
+          return real.call(this, userId, contentId);
+        },
+      });
       try {
         assert.equal(await ok('FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)'), first);
         assert.match(await ok('FETCH 1:* (UID RFC822.SIZE INTERNALDATE BODY)'), /^\* 1 FETCH \(UID 1 RFC822\.SIZE \d+ INTERNALDATE "[^"]+" BODY \(/);
@@ -329,7 +335,7 @@ describe('FETCH', function () {
         await ok('FETCH 1 (BODY.PEEK[1])');
         assert.equal(loads, 1);
       } finally {
-        store.getContent = original;
+        delete (store as unknown as Record<string, unknown>).getContent;
       }
     });
 
