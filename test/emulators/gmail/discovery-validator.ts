@@ -104,7 +104,7 @@ export class DiscoveryValidator {
       literal += part.length;
       return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     });
-    this.routes.push({ method: m, regex: new RegExp('^/' + source + '$'), names, literalLength: literal });
+    this.routes.push({ method: m, regex: new RegExp('^' + source + '$'), names, literalLength: literal });
   }
 
   method(id: string): DiscoveryMethod {
@@ -113,7 +113,7 @@ export class DiscoveryValidator {
     return m;
   }
 
-  /** The method for an HTTP method and URL path (e.g. /gmail/v1/users/me/messages), or null. */
+  /** The method for an HTTP method and URL path without the leading slash (gmail/v1/users/me/messages), or null. */
   match(httpMethod: string, urlPath: string): MatchedMethod | null {
     for (const r of this.routes) {
       if (r.method.httpMethod !== httpMethod) continue;
