@@ -250,8 +250,11 @@ async function handleOAuth(state: GmailState, url: URL, req: http.IncomingMessag
         answer(200, {});
         return;
       case 'GET /tokeninfo':
-        answer(200, state.auth.tokenInfo(form.get('access_token') ?? ''));
+      case 'POST /tokeninfo': {
+        const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined;
+        answer(200, state.auth.tokenInfo(form.get('access_token') ?? bearer ?? ''));
         return;
+      }
       default:
         answer(404, new ApiError(404, `Not found: ${route}`, 'notFound').body());
     }
