@@ -142,14 +142,20 @@ export class Faults {
     return this.rules.filter((r) => r.hits < r.times).length;
   }
 
-  /** The first armed fault matching this request, consumed; `accept` can refuse a candidate. */
-  take(method: string, path: string, accept: (f: Fault) => boolean = () => true): Fault | undefined {
+  /**
+   * The armed faults matching this request, each rule consumed once, in the order armed:
+   * any delays, then at most one fault that answers (or drops) the request. `accept` can
+   * refuse a candidate (which then stays armed).
+   */
+  take(method: string, path: string, accept: (f: Fault) => boolean = () => true): Fault[] {
+    const out: Fault[] = [];
     for (const rule of this.rules) {
       if (rule.hits >= rule.times || !matches(rule, method, path) || !accept(rule.fault)) continue;
       rule.hits += 1;
-      return rule.fault;
+      out.push(rule.fault);
+      if (rule.fault.kind !== 'delay') break;
     }
-    return undefined;
+    return out;
   }
 
   takeNotificationFault(): NotificationFault | undefined {

@@ -60,20 +60,22 @@ export class Router {
 
   async dispatch(req: EmuRequest, inBatch = false): Promise<RouteResult> {
     const hasToken = req.query.has('$deltatoken') || req.query.has('$skiptoken');
-    for (;;) {
-      const fault = this.deps.faults.take(req.method, req.path, (f) => (f.kind !== 'syncStateNotFound' || hasToken) && !(inBatch && f.kind === 'drop'));
-      if (fault === undefined) break;
+    let delayMs = 0;
+    for (const fault of this.deps.faults.take(req.method, req.path, (f) => (f.kind !== 'syncStateNotFound' || hasToken) && !(inBatch && f.kind === 'drop'))) {
       if (fault.kind === 'drop') return { drop: true };
       if (fault.kind === 'delay') {
-        await sleep(fault.ms);
+        delayMs += fault.ms;
         continue;
       }
       return faultResponse(fault) as EmuResponse;
     }
     try {
       const login = this.deps.auth.handle(req);
-      if (login !== undefined) return login;
-      return await this.graph(req, inBatch);
+      if (login !== undefined) {
+        await sleep(delayMs);
+        return login;
+      }
+      return await this.graph(req, inBatch, delayMs);
     } catch (err) {
       if (err instanceof GraphError) return errorResponse(err);
       console.error('graph emulator: unexpected error', err);
@@ -81,11 +83,13 @@ export class Router {
     }
   }
 
-  private async graph(req: EmuRequest, inBatch: boolean): Promise<EmuResponse> {
+  /** `delayMs` (a slow-response fault) is spent while holding the mailbox's concurrency slot. */
+  private async graph(req: EmuRequest, inBatch: boolean, delayMs: number): Promise<EmuResponse> {
     const seg = segments(req.path);
+    const head = seg[1]?.toLowerCase();
+    if (head !== 'me' && head !== 'users') await sleep(delayMs);
     if (seg[0] !== 'v1.0' && seg[0] !== 'beta') throw new GraphError(400, 'BadRequest', `Invalid version: ${seg[0] ?? ''}`);
     const rest = seg.slice(1);
-    const head = rest[0]?.toLowerCase();
     if (head === '$batch') {
       if (inBatch || req.method !== 'POST') throw notAllowed();
       return handleBatch(req, async (sub) => {
@@ -118,6 +122,7 @@ export class Router {
       throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'Retry-After': String(admitted.retryAfter) });
     }
     try {
+      await sleep(delayMs);
       return await this.mailboxRoute(mailboxContext(req, this.deps.state, mailbox, userPath), routeRest);
     } finally {
       admitted.release();
