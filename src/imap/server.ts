@@ -101,7 +101,9 @@ class SocketTransport implements Transport {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      if (this.deflate && !this.deflate.destroyed) this.deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+      // After close() ended the stream, its end already flushed everything.
+      const deflate = this.deflate;
+      if (deflate && !deflate.destroyed && !deflate.writableEnded) deflate.flush(zlib.constants.Z_SYNC_FLUSH);
     });
   }
 

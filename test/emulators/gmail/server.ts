@@ -1,16 +1,15 @@
 // The Gmail API emulator's HTTP server: /gmail/v1/... as the discovery document describes
-// it, plus Google's OAuth endpoints. Every call goes: route (discovery) -> authenticate ->
-// scopes -> injected faults -> request validation (400) -> quota (429) -> handler ->
-// response validation (a violation is recorded in state.violations) -> answer.
+// it (api.ts), the batch endpoint (batch.ts) and Google's OAuth endpoints.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { callApi } from './api';
 import { OAuthError } from './auth';
+import { handleBatch } from './batch';
+import { readBody, send } from './http-util';
 import { gmailDiscovery, type DiscoveryValidator } from './discovery-validator';
-import { ApiError, backendError, badRequest, forbidden, googleErrorShapeErrors, notFound } from './errors';
-import type { Fault, Faults } from './faults';
-import { HANDLERS } from './handlers';
-import type { Mailbox } from './messages';
+import { ApiError, backendError } from './errors';
+import type { Faults } from './faults';
 import { GmailState, type GmailEmulatorOptions } from './state';
 
 export interface GmailEmulator {
@@ -30,43 +29,11 @@ export interface GmailEmulator {
 
 export type { GmailEmulatorOptions } from './state';
 
-const MAX_BODY = 50 * 1024 * 1024;
-
-class Dropped extends Error {}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError(413, 'Request too large', 'uploadTooLarge'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (body === undefined) {
-    res.writeHead(status === 200 ? 204 : status, headers);
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
-  res.end(text);
-}
-
 export async function startGmailEmulator(opts: GmailEmulatorOptions = {}): Promise<GmailEmulator> {
   const state = new GmailState(opts);
   const discovery = gmailDiscovery();
   const server = http.createServer((req, res) => {
     handle(state, discovery, req, res).catch((e: unknown) => {
-      if (e instanceof Dropped) return;
       state.violations.push(`internal error: ${(e as Error).stack ?? String(e)}`);
       if (!res.headersSent) send(res, 500, backendError().body());
       else res.destroy();
@@ -108,99 +75,26 @@ async function handle(state: GmailState, discovery: DiscoveryValidator, req: htt
     entry.status = body === undefined && status === 200 ? 204 : status;
     send(res, status, body, headers);
   };
+  if (req.method === 'POST' && url.pathname === '/batch/gmail/v1') {
+    await handleBatch(state, discovery, req, res, entry);
+    return;
+  }
   if (!url.pathname.startsWith('/gmail/')) {
     await handleOAuth(state, url, req, answer, res);
     return;
   }
-  const matched = discovery.match(req.method ?? '', url.pathname.slice(1));
-  try {
-    if (!matched) throw notFound(`Method not found: ${req.method} ${url.pathname}`);
-    const { method, pathParams } = matched;
-    entry.methodId = method.id;
-    const authz = req.headers.authorization;
-    const bearer = authz?.startsWith('Bearer ') ? authz.slice(7).trim() : (url.searchParams.get('access_token') ?? url.searchParams.get('oauth_token') ?? undefined);
-    const who = state.auth.authenticate(bearer);
-    entry.user = who.email;
-    const mailbox = resolveUser(state, pathParams.userId!, who.email);
-    const allowed = (method as { scopes?: string[] }).scopes ?? [];
-    if (!allowed.some((s) => who.scopes.includes(s))) {
-      throw new ApiError(403, 'Request had insufficient authentication scopes.', 'insufficientPermissions');
-    }
-    const faults = state.faults.take(method.id, mailbox.email);
-    await applyFaultsBefore(faults, method.id, res);
-
-    const raw = await readBody(req);
-    let body: unknown;
-    if (raw.length > 0) {
-      const type = req.headers['content-type'] ?? '';
-      if (!type.startsWith('application/json')) throw badRequest(`Media upload is not emulated (${type}): send the message as requestBody.raw`);
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw badRequest('Invalid JSON payload received.', 'parseError');
-      }
-    }
-    const problems = discovery.validateRequest(method, url.searchParams, body);
-    if (problems.length > 0) throw badRequest(`Invalid request: ${problems.join('; ')}`);
-    state.quota.charge(mailbox.email, method.id);
-
-    const handler = HANDLERS[method.id];
-    if (!handler) throw new ApiError(501, `${method.id} is not emulated`, 'notImplemented');
-    let result = handler({ state, mailbox, query: url.searchParams, pathParams, body });
-    for (const f of faults) if (f.kind === 'reshape') result = f.mutate(result);
-    const violations = discovery.validateResponse(method.id, result);
-    if (violations.length > 0) state.violations.push(`${method.id}: ${violations.join('; ')}`);
-    if (faults.some((f) => f.kind === 'drop' && f.when === 'after')) {
-      entry.status = -1;
-      res.socket?.destroy();
-      return;
-    }
-    answer(200, result);
-  } catch (e) {
-    if (e instanceof Dropped) {
-      entry.status = -1;
-      return;
-    }
-    if (!(e instanceof ApiError)) throw e;
-    const body = e.body();
-    const shape = googleErrorShapeErrors(body);
-    if (shape.length > 0) state.violations.push(`error body: ${shape.join('; ')}`);
-    answer(e.code, body, e.extraHeaders);
+  const result = await callApi(
+    state,
+    discovery,
+    { method: req.method ?? '', url, authorization: req.headers.authorization, contentType: req.headers['content-type'], readBody: () => readBody(req) },
+    entry,
+  );
+  if (result.kind === 'drop') {
+    entry.status = -1;
+    res.socket?.destroy();
+    return;
   }
-}
-
-function resolveUser(state: GmailState, userId: string, authenticated: string): Mailbox {
-  if (userId !== 'me' && userId.toLowerCase() !== authenticated.toLowerCase()) throw forbidden(`Delegation denied for ${authenticated}`);
-  const mb = state.mailboxes.get(authenticated.toLowerCase());
-  if (!mb) throw new ApiError(400, 'Precondition check failed.', 'failedPrecondition');
-  return mb;
-}
-
-async function applyFaultsBefore(faults: Fault[], methodId: string, res: http.ServerResponse): Promise<void> {
-  for (const f of faults) {
-    switch (f.kind) {
-      case 'slow':
-        await new Promise((r) => setTimeout(r, f.delayMs));
-        break;
-      case 'drop':
-        if (f.when === 'before') {
-          res.socket?.destroy();
-          throw new Dropped();
-        }
-        break;
-      case 'status': {
-        const reason = f.reason ?? (f.status === 429 ? 'rateLimitExceeded' : f.status >= 500 ? 'backendError' : 'failedPrecondition');
-        const domain = f.status === 429 || /RateLimit/.test(reason) ? 'usageLimits' : 'global';
-        const message = f.message ?? (f.status === 429 ? 'Too many concurrent requests for user' : f.status >= 500 ? 'Backend Error' : 'Injected fault');
-        throw new ApiError(f.status, message, reason, domain);
-      }
-      case 'historyGone':
-        if (methodId === 'gmail.users.history.list') throw notFound();
-        break;
-      case 'reshape':
-        break;
-    }
-  }
+  answer(result.status, result.body, result.headers);
 }
 
 type Answer = (status: number, body: unknown, headers?: Record<string, string>) => void;
