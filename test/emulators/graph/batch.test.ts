@@ -71,6 +71,8 @@ describe('graph emulator: JSON batching', function () {
     assert.equal(twenty.responses.filter((r) => r.status === 200).length, 20);
     const dup = (await me.api('/$batch').post({ requests: [many[0], { ...many[1], id: '0' }] }).catch((e: GraphError) => e)) as GraphError;
     assert.equal(dup.statusCode, 400);
+    const cycle = (await me.api('/$batch').post({ requests: [{ ...many[0], dependsOn: ['1'] }, { ...many[1], dependsOn: ['0'] }] }).catch((e: GraphError) => e)) as GraphError;
+    assert.equal(cycle.statusCode, 400);
     const noType = (await me.api('/$batch').post({ requests: [{ id: '1', method: 'PATCH', url: '/me/mailFolders/inbox', body: {} }] }).catch((e: GraphError) => e)) as GraphError;
     assert.equal(noType.statusCode, 400);
   });

@@ -60,6 +60,21 @@ function toMember(id: string, res: EmuResponse): BatchResponseMember {
   return out;
 }
 
+function checkAcyclic(members: BatchMember[]): void {
+  const byId = new Map(members.map((m) => [m.id.toLowerCase(), m]));
+  const done = new Set<string>();
+  const visit = (m: BatchMember, path: Set<string>): void => {
+    const key = m.id.toLowerCase();
+    if (done.has(key)) return;
+    if (path.has(key)) throw badRequest(`Request '${m.id}' depends on itself through dependsOn.`, 'BadRequest');
+    path.add(key);
+    for (const d of m.dependsOn ?? []) visit(byId.get(d.toLowerCase()) as BatchMember, path);
+    path.delete(key);
+    done.add(key);
+  };
+  for (const m of members) visit(m, new Set());
+}
+
 export async function handleBatch(req: EmuRequest, dispatch: (r: EmuRequest) => Promise<EmuResponse>): Promise<EmuResponse> {
   const body = jsonBody(req);
   if (!Array.isArray(body.requests) || body.requests.length === 0) throw badRequest('Invalid batch payload format: requests is required.', 'BadRequest');
@@ -72,6 +87,7 @@ export async function handleBatch(req: EmuRequest, dispatch: (r: EmuRequest) => 
     ids.add(key);
   }
   for (const m of members) for (const d of m.dependsOn ?? []) if (!ids.has(d.toLowerCase())) throw badRequest(`Request '${m.id}' depends on unknown request '${d}'.`, 'BadRequest');
+  checkAcyclic(members);
 
   let running = 0;
   const waiting: (() => void)[] = [];

@@ -15,6 +15,7 @@ import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
 import { Principal } from './auth';
 import { Faults } from './faults';
 import { EmuRequest, EmuResponse, GraphError, badRequest, json, jsonBody, noContent, wantsImmutableIds } from './http';
+import { changeKey } from './render';
 import { EmulatorState, Mailbox, MessageEvent } from './state';
 
 const MAX_MINUTES = 4230;
@@ -247,7 +248,7 @@ export class Subscriptions {
         changeType: ev.changeType,
         resource,
         tenantId: this.state.tenantId,
-        resourceData: { '@odata.type': '#Microsoft.Graph.Message', '@odata.id': resource, '@odata.etag': msg ? `W/"${msg.changeVersion}"` : undefined, id } as MicrosoftGraph.ResourceData,
+        resourceData: { '@odata.type': '#Microsoft.Graph.Message', '@odata.id': resource, '@odata.etag': msg ? `W/"${changeKey(msg)}"` : undefined, id } as MicrosoftGraph.ResourceData,
       };
       this.enqueue(sub.notificationUrl, { value: [notification] });
     }
