@@ -10,9 +10,16 @@ import { startImapServer, type ListeningImap } from './imap/server';
 import { DEFAULT_LIMITS, type Logger } from './imap/context';
 import { ensureCertificate, readCertificate, type CertificateFiles } from './tls/certificate';
 import type { MailStore } from './core/ports';
+import { startSubmissionServer, type ListeningSubmission } from './submit/server';
+import { OutboxWorker, DEFAULT_WORKER_OPTIONS } from './submit/worker';
+import { SenderRegistry } from './submit/senders';
+import { SmtpRelayFactory } from './submit/relay';
+import { PgOutbox } from './store/outbox';
+import { PgSendingAccounts } from './store/sending-accounts';
 
 export interface RunningMemgate {
   imap: ListeningImap;
+  submission: ListeningSubmission;
   store: MailStore;
   database: Database;
   certificate: CertificateFiles;
@@ -29,6 +36,10 @@ function listenerPort(value: number | 'ephemeral'): number | null {
 export interface StartOverrides {
   imapPort?: number | 'ephemeral';
   imapsPort?: number | 'ephemeral';
+  submissionPort?: number | 'ephemeral';
+  submissionsPort?: number | 'ephemeral';
+  /** How often the outbox worker looks for due messages (tests shorten it). */
+  outboxPollMs?: number;
   log?: Logger;
   /** Tests set false to see how a remote (non-loopback) client is treated. */
   loopbackIsSecure?: boolean;
@@ -63,11 +74,48 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
         tlsPort: listenerPort(overrides.imapsPort ?? config.imapsPort),
       },
     );
+    // Submission: routing by the From address's account; adapters add their SenderFactory here.
+    const outbox = new PgOutbox(database.dataSource, bus);
+    const sendingAccounts = new PgSendingAccounts(database.dataSource);
+    const senders = new SenderRegistry([new SmtpRelayFactory()]);
+    const worker = new OutboxWorker(outbox, sendingAccounts, senders, log, {
+      ...DEFAULT_WORKER_OPTIONS,
+      pollMs: overrides.outboxPollMs ?? DEFAULT_WORKER_OPTIONS.pollMs,
+      retryBaseMs: config.outboxRetryBase * 1000,
+    });
+    let submission: ListeningSubmission;
+    try {
+      submission = await startSubmissionServer(
+        {
+          store,
+          accounts: sendingAccounts,
+          senders,
+          outbox,
+          log,
+          maxMessageSize: config.maxMessageSize,
+          giveUpAfterMs: config.outboxGiveUpAfter * 1000,
+          allowPlaintextAuth: config.allowPlaintextAuth,
+          loopbackIsSecure: overrides.loopbackIsSecure,
+          onQueued: () => worker.kick(),
+        },
+        {
+          host: config.listen,
+          port: listenerPort(overrides.submissionPort ?? config.submissionPort),
+          tlsPort: listenerPort(overrides.submissionsPort ?? config.submissionsPort),
+          tls: readCertificate(certificate),
+        },
+      );
+    } catch (err) {
+      await imap.close();
+      throw err;
+    }
+    worker.start();
     const openBus = bus;
     const stopTrimming = scheduleExpungeLogTrim(store, config.expungeLogDays, log);
     let stopping: Promise<void> | undefined;
     return {
       imap,
+      submission,
       store,
       database,
       certificate,
@@ -76,6 +124,8 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
         stopping ??= (async () => {
           stopTrimming();
           await imap.close();
+          await submission.close();
+          await worker.stop();
           await openBus.close();
           await database.close();
         })();

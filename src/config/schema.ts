@@ -21,11 +21,19 @@ export const configSchema = z.object({
   listen: z.string().min(1).default('127.0.0.1'),
   imapPort: port.default(1143),
   imapsPort: port.default(1993),
+  submissionPort: port.default(1587),
+  submissionsPort: port.default(1465),
   tlsCert: z.string().optional(),
   tlsKey: z.string().optional(),
   allowPlaintextAuth: bool.default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   maxLiteralSize: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  /** SIZE of the submission server (RFC 1870): largest message, BURL parts included. */
+  maxMessageSize: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
+  /** Seconds: first retry delay of a temporarily failed delivery (it doubles, up to an hour). */
+  outboxRetryBase: z.coerce.number().min(0.01).default(60),
+  /** Seconds: how long temporary failures are retried before a DSN says the message failed. */
+  outboxGiveUpAfter: z.coerce.number().min(1).default(5 * 24 * 3600),
   /** Days an expunge stays in the log for QRESYNC's VANISHED (EARLIER); older ones are trimmed. */
   expungeLogDays: z.coerce.number().positive('must be more than 0 days').default(90),
 });
@@ -39,10 +47,15 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   listen: 'MEMGATE_LISTEN',
   imapPort: 'MEMGATE_IMAP_PORT',
   imapsPort: 'MEMGATE_IMAPS_PORT',
+  submissionPort: 'MEMGATE_SUBMISSION_PORT',
+  submissionsPort: 'MEMGATE_SUBMISSIONS_PORT',
   tlsCert: 'MEMGATE_TLS_CERT',
   tlsKey: 'MEMGATE_TLS_KEY',
   allowPlaintextAuth: 'MEMGATE_ALLOW_PLAINTEXT_AUTH',
   logLevel: 'MEMGATE_LOG_LEVEL',
   maxLiteralSize: 'MEMGATE_MAX_LITERAL_SIZE',
+  maxMessageSize: 'MEMGATE_MAX_MESSAGE_SIZE',
+  outboxRetryBase: 'MEMGATE_OUTBOX_RETRY_BASE',
+  outboxGiveUpAfter: 'MEMGATE_OUTBOX_GIVE_UP_AFTER',
   expungeLogDays: 'MEMGATE_EXPUNGE_LOG_DAYS',
 };

@@ -35,6 +35,8 @@ export async function startMemgateProcess(env: Record<string, string>): Promise<
       MEMGATE_DATA_DIR: dataDir,
       MEMGATE_IMAP_PORT: String(port),
       MEMGATE_IMAPS_PORT: '0',
+      MEMGATE_SUBMISSION_PORT: '0',
+      MEMGATE_SUBMISSIONS_PORT: '0',
       MEMGATE_LOG_LEVEL: 'warn',
       ...env,
     },

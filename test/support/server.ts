@@ -34,15 +34,18 @@ export class TestLog implements Logger {
 let counter = 0;
 
 export async function startTestServer(
-  opts: { databaseUrl?: string; dataDir?: string; loopbackIsSecure?: boolean } = {},
+  opts: { databaseUrl?: string; dataDir?: string; loopbackIsSecure?: boolean; settings?: Record<string, unknown> } = {},
 ): Promise<TestServer> {
   const databaseUrl = opts.databaseUrl ?? (await testDatabaseUrl());
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'memgate-test-'));
-  const config = configSchema.parse({ dataDir, databaseUrl, logLevel: 'silent' });
+  const config = configSchema.parse({ dataDir, databaseUrl, logLevel: 'silent', ...opts.settings });
   const log = new TestLog();
   const memgate = await startMemgate(config, {
     imapPort: 'ephemeral',
     imapsPort: 'ephemeral',
+    submissionPort: 'ephemeral',
+    submissionsPort: 'ephemeral',
+    outboxPollMs: 100,
     log,
     loopbackIsSecure: opts.loopbackIsSecure,
   });

@@ -1,0 +1,124 @@
+// What the submission server needs from the rest of memgate. A leaf module: it imports
+// only src/core, so backend adapters (Graph, Gmail, a POP3 account's relay) can implement
+// `Sender` and the store can implement `Outbox` and `SendingAccounts` without cycles.
+import { MemgateError } from '../core/errors';
+import type { AccountKind } from '../core/ports';
+
+/** One RCPT TO with its DSN parameters (RFC 3461). */
+export interface Recipient {
+  address: string;
+  /** NOTIFY values, upper case; absent = the default (FAILURE). */
+  notify?: string[];
+  orcpt?: string;
+}
+
+export interface Envelope {
+  mailFrom: string;
+  recipients: Recipient[];
+  /** RET and ENVID of MAIL FROM (RFC 3461). */
+  dsnRet?: 'FULL' | 'HDRS';
+  dsnEnvid?: string;
+}
+
+/** What a backend does around sending, so the outbox adapts without naming backends. */
+export interface SenderCapabilities {
+  /** The backend files its own copy in Sent (Gmail, Graph): memgate must not add one. */
+  savesSentCopy: boolean;
+}
+
+export interface SendResult {
+  accepted: string[];
+  /** Recipients the next hop refused for good, with its reply. */
+  rejected: Array<{ address: string; reply: string }>;
+  /** Recipients refused for now (4xx): tried again later. */
+  deferred: Array<{ address: string; reply: string }>;
+}
+
+/** Sends one message on behalf of an account (SMTP relay, Graph sendMail, Gmail send). */
+export interface Sender {
+  readonly capabilities: SenderCapabilities;
+  send(envelope: Envelope, raw: Buffer): Promise<SendResult>;
+  close?(): void;
+}
+
+/** An account as submission sees it: which addresses it may send as, and its settings. */
+export interface SendingAccount {
+  id: string;
+  userId: string;
+  kind: AccountKind;
+  /** Addresses (lower case); an entry `@example.org` allows the whole domain. */
+  addresses: string[];
+  settings: Record<string, unknown>;
+}
+
+/** Turns an account into a Sender; a factory returns null for accounts it does not serve. */
+export interface SenderFactory {
+  senderFor(account: SendingAccount): Sender | null;
+}
+
+export interface SendingAccounts {
+  listSendingAccounts(userId: string): Promise<SendingAccount[]>;
+  getSendingAccount(userId: string, accountId: string): Promise<SendingAccount | null>;
+}
+
+/** A delivery failure, temporary (retry later) or permanent (DSN to the sender). */
+export class DeliveryError extends MemgateError {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    /** The remote reply, e.g. `550 5.1.1 no such user`, for the DSN's Diagnostic-Code. */
+    readonly remoteReply?: string,
+    cause?: unknown,
+  ) {
+    super(message, {
+      smtpReply: permanent ? 554 : 451,
+      smtpEnhanced: permanent ? '5.0.0' : '4.4.1',
+      cause,
+    });
+  }
+}
+
+/** A draft in the user's mailboxes that a BURL submission came from (RFC 5550 keywords). */
+export interface DraftRef {
+  mailboxId: string;
+  uid: number;
+}
+
+export interface NewOutboxEntry {
+  userId: string;
+  accountId: string;
+  envelope: Envelope;
+  raw: Buffer;
+  giveUpAt: Date;
+  draft?: DraftRef;
+}
+
+export interface OutboxEntry extends NewOutboxEntry {
+  id: string;
+  attempts: number;
+}
+
+/** What one delivery attempt came to; the outbox records it in one transaction. */
+export type DeliveryOutcome =
+  | {
+      kind: 'sent';
+      /** File this copy in the user's Sent mailbox (null when the backend keeps one). */
+      sentCopy: Buffer | null;
+      /** A DSN for the recipients refused for good, into the sender's INBOX. */
+      report: Buffer | null;
+      /** Recipients refused for now: the message stays queued for them alone. */
+      remaining?: { recipients: Recipient[]; at: Date; error: string };
+    }
+  | { kind: 'retry'; error: string; at: Date }
+  | { kind: 'failed'; error: string; report: Buffer | null };
+
+export interface Outbox {
+  /** Commits the message (and marks a BURL draft $SubmitPending); resolves with its id. */
+  enqueue(entry: NewOutboxEntry): Promise<string>;
+  /**
+   * Takes one due message, keeps it locked while `deliver` runs (a second process skips
+   * it; a crashed one releases it with its connection), then records the outcome, all in
+   * one transaction. Resolves false when nothing was due.
+   */
+  deliverNext(deliver: (entry: OutboxEntry) => Promise<DeliveryOutcome>): Promise<boolean>;
+}

@@ -1,0 +1,99 @@
+// The SMTP-relay Sender (nodemailer): how a POP3 account (or a local one) sends, through
+// the relay configured on the account: settings.smtpRelay = { host, port, secure,
+// requireTLS, rejectUnauthorized }. The relay files no Sent copy, so memgate does.
+import nodemailer from 'nodemailer';
+import { z } from 'zod';
+import { DeliveryError, type Envelope, type Sender, type SenderFactory, type SendingAccount, type SendResult } from './ports';
+
+const relaySettings = z.object({
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(1).max(65535).default(25),
+  /** Implicit TLS (port 465 style). */
+  secure: z.boolean().default(false),
+  /** Refuse to send unless STARTTLS succeeds. */
+  requireTLS: z.boolean().default(false),
+  rejectUnauthorized: z.boolean().default(true),
+  /** Seconds to wait for the connection and for each reply. */
+  timeoutSeconds: z.coerce.number().int().min(1).default(60),
+});
+
+export type RelaySettings = z.infer<typeof relaySettings>;
+
+interface ReplyError {
+  responseCode?: number;
+  response?: string;
+  code?: string;
+  recipient?: string;
+  rejectedErrors?: ReplyError[];
+  message: string;
+}
+
+export class SmtpRelaySender implements Sender {
+  readonly capabilities = { savesSentCopy: false };
+
+  constructor(private readonly settings: RelaySettings) {}
+
+  async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
+    const s = this.settings;
+    const transport = nodemailer.createTransport({
+      host: s.host,
+      port: s.port,
+      secure: s.secure,
+      requireTLS: s.requireTLS,
+      tls: { rejectUnauthorized: s.rejectUnauthorized },
+      connectionTimeout: s.timeoutSeconds * 1000,
+      greetingTimeout: s.timeoutSeconds * 1000,
+      socketTimeout: s.timeoutSeconds * 1000,
+    });
+    const notify = commonNotify(envelope);
+    try {
+      const info = await transport.sendMail({
+        envelope: {
+          from: envelope.mailFrom,
+          to: envelope.recipients.map((r) => r.address),
+          ...(envelope.dsnRet || envelope.dsnEnvid || notify
+            ? { dsn: { ret: envelope.dsnRet ?? null, envid: envelope.dsnEnvid ?? null, notify: notify ?? null } }
+            : {}),
+        },
+        raw,
+      });
+      const result: SendResult = { accepted: info.accepted.map(String), rejected: [], deferred: [] };
+      for (const err of (info as { rejectedErrors?: ReplyError[] }).rejectedErrors ?? []) addRejection(result, err);
+      return result;
+    } catch (e) {
+      const err = e as ReplyError;
+      if (err.rejectedErrors && err.rejectedErrors.length === envelope.recipients.length) {
+        // Every recipient was refused: report each one, as a partial refusal would be.
+        const result: SendResult = { accepted: [], rejected: [], deferred: [] };
+        for (const r of err.rejectedErrors) addRejection(result, r);
+        return result;
+      }
+      const reply = err.response ?? err.message;
+      const permanent = typeof err.responseCode === 'number' && err.responseCode >= 500 && err.responseCode !== 503;
+      throw new DeliveryError(`relay ${s.host}:${s.port}: ${reply}`, permanent, err.response, e);
+    } finally {
+      transport.close();
+    }
+  }
+}
+
+function addRejection(result: SendResult, err: ReplyError): void {
+  const entry = { address: err.recipient ?? '', reply: err.response ?? err.message };
+  if (typeof err.responseCode === 'number' && err.responseCode >= 400 && err.responseCode < 500) result.deferred.push(entry);
+  else result.rejected.push(entry);
+}
+
+/** nodemailer takes one NOTIFY for the whole envelope: pass it when every recipient agrees. */
+function commonNotify(envelope: Envelope): string[] | undefined {
+  const values = envelope.recipients.map((r) => (r.notify ?? []).join(','));
+  if (values.length === 0 || values[0] === '' || values.some((v) => v !== values[0])) return undefined;
+  return envelope.recipients[0].notify;
+}
+
+/** Serves every account with a valid `smtpRelay` setting. */
+export class SmtpRelayFactory implements SenderFactory {
+  senderFor(account: SendingAccount): Sender | null {
+    const parsed = relaySettings.safeParse(account.settings.smtpRelay);
+    return parsed.success ? new SmtpRelaySender(parsed.data) : null;
+  }
+}

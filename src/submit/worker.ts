@@ -1,0 +1,170 @@
+// The outbox worker: takes due messages, hands each to its account's Sender, and turns
+// the result into an outcome the outbox records: sent (Sent copy unless the backend keeps
+// one), retry with exponential backoff until the message's give-up time, or failed with a
+// DSN in the sender's INBOX.
+import type { Logger } from '../imap/context';
+import { buildDsn, type FailedRecipient } from './dsn';
+import {
+  DeliveryError,
+  type DeliveryOutcome,
+  type Outbox,
+  type OutboxEntry,
+  type Recipient,
+  type SenderFactory,
+  type SendingAccounts,
+} from './ports';
+
+export interface OutboxWorkerOptions {
+  /** Deliveries in flight at once (each holds one database connection). */
+  concurrency: number;
+  /** How often an idle worker looks for due messages (other processes enqueue too). */
+  pollMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export const DEFAULT_WORKER_OPTIONS: OutboxWorkerOptions = {
+  concurrency: 4,
+  pollMs: 1000,
+  retryBaseMs: 60_000,
+  retryMaxMs: 3_600_000,
+};
+
+export class OutboxWorker {
+  private running = false;
+  private readonly slots: Promise<void>[] = [];
+  private wakers: Array<() => void> = [];
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly accounts: SendingAccounts,
+    private readonly senders: SenderFactory,
+    private readonly log: Logger,
+    private readonly opts: OutboxWorkerOptions = DEFAULT_WORKER_OPTIONS,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (let i = 0; i < this.opts.concurrency; i++) this.slots.push(this.loop());
+  }
+
+  /** A message was just queued: look now instead of at the next poll. */
+  kick(): void {
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.kick();
+    await Promise.all(this.slots);
+    this.slots.length = 0;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakers = this.wakers.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.wakers.push(done);
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let delivered = false;
+      try {
+        delivered = await this.outbox.deliverNext((entry) => this.deliver(entry));
+      } catch (err) {
+        if (!this.running) return;
+        this.log.warn({ err }, 'outbox: cannot take the next message');
+      }
+      if (!delivered && this.running) await this.sleep(this.opts.pollMs);
+    }
+  }
+
+  private backoff(attempts: number): number {
+    const ms = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(attempts, 20));
+    return ms * (0.75 + Math.random() * 0.5);
+  }
+
+  /** One attempt; never throws (the outbox would count a throw as a retry). */
+  async deliver(entry: OutboxEntry): Promise<DeliveryOutcome> {
+    const now = Date.now();
+    const nextAt = new Date(now + this.backoff(entry.attempts));
+    const expired = nextAt.getTime() > entry.giveUpAt.getTime();
+    const account = await this.accounts.getSendingAccount(entry.userId, entry.accountId);
+    if (!account) {
+      return this.fail(entry, entry.envelope.recipients, '550 5.7.1 the sending account no longer exists', 'The account this message was sent from was removed.');
+    }
+    const sender = this.senders.senderFor(account);
+    if (!sender) {
+      const reason = '451 4.3.5 the sending account has no way to send (no relay configured)';
+      if (!expired) return { kind: 'retry', error: reason, at: nextAt };
+      return this.fail(entry, entry.envelope.recipients, reason, 'Your account is not set up to send mail.');
+    }
+    try {
+      const result = await sender.send(entry.envelope, entry.raw);
+      const byAddress = new Map(entry.envelope.recipients.map((r) => [r.address.toLowerCase(), r]));
+      const find = (address: string): Recipient => byAddress.get(address.toLowerCase()) ?? { address };
+      const failed: FailedRecipient[] = result.rejected.map((r) => ({ ...find(r.address), reply: r.reply }));
+      let remaining: Recipient[] = [];
+      if (expired) {
+        failed.push(...result.deferred.map((r) => ({ ...find(r.address), reply: `${r.reply} (gave up retrying)` })));
+      } else {
+        remaining = result.deferred.map((r) => find(r.address));
+      }
+      const report = this.report(entry, failed, 'Your message could not be delivered to some recipients.');
+      this.log.info({ outboxId: entry.id, accepted: result.accepted.length, failed: failed.length, deferred: remaining.length }, 'outbox: delivered');
+      if (result.accepted.length === 0 && remaining.length === 0) {
+        return { kind: 'failed', error: failed.map((f) => f.reply).join('; '), report };
+      }
+      return {
+        kind: 'sent',
+        sentCopy: result.accepted.length > 0 && !sender.capabilities.savesSentCopy ? entry.raw : null,
+        report,
+        ...(remaining.length > 0
+          ? { remaining: { recipients: remaining, at: nextAt, error: result.deferred.map((d) => d.reply).join('; ') } }
+          : {}),
+      };
+    } catch (err) {
+      const permanent = err instanceof DeliveryError && err.permanent;
+      const reply = err instanceof DeliveryError ? (err.remoteReply ?? err.message) : (err as Error).message;
+      this.log.warn({ outboxId: entry.id, err, permanent }, 'outbox: delivery attempt failed');
+      if (!permanent && !expired) return { kind: 'retry', error: reply, at: nextAt };
+      const status = permanent ? reply : `${reply} (4.4.7 gave up retrying)`;
+      return this.fail(entry, entry.envelope.recipients, status, permanent ? 'Your message was refused.' : 'Your message could not be delivered in time.');
+    } finally {
+      sender.close?.();
+    }
+  }
+
+  private fail(entry: OutboxEntry, recipients: Recipient[], reply: string, summary: string): DeliveryOutcome {
+    const failed = recipients.map((r) => ({ ...r, reply }));
+    return { kind: 'failed', error: reply, report: this.report(entry, failed, summary) };
+  }
+
+  /** A DSN for the recipients whose NOTIFY asks for one (default: on failure). */
+  private report(entry: OutboxEntry, failed: FailedRecipient[], summary: string): Buffer | null {
+    const wanted = failed.filter((f) => {
+      const notify = entry.envelope.recipients.find((r) => r.address.toLowerCase() === f.address.toLowerCase())?.notify;
+      return !notify || notify.includes('FAILURE');
+    });
+    if (wanted.length === 0) return null;
+    return buildDsn({
+      sender: entry.envelope.mailFrom,
+      recipients: wanted,
+      original: entry.raw,
+      ret: entry.envelope.dsnRet ?? 'HDRS',
+      envid: entry.envelope.dsnEnvid,
+      arrival: new Date(),
+      summary,
+    });
+  }
+}
