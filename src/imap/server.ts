@@ -101,9 +101,7 @@ class SocketTransport implements Transport {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      // After close() ended the stream, its end already flushed everything.
-      const deflate = this.deflate;
-      if (deflate && !deflate.destroyed && !deflate.writableEnded) deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+      if (this.deflate && !this.deflate.destroyed) this.deflate.flush(zlib.constants.Z_SYNC_FLUSH);
     });
   }
 

@@ -97,6 +97,14 @@ export class RawClient {
     const inflate = zlib.createInflateRaw();
     inflate.on('data', (chunk: Buffer) => this.received(chunk));
     inflate.on('error', () => this.socket.destroy());
+    // Inflating is asynchronous: the connection counts as closed only once everything that
+    // arrived before the close has been inflated (LOGOUT's answer, say).
+    inflate.on('end', () => {
+      this.closed = true;
+      this.wake();
+    });
+    this.socket.removeAllListeners('close');
+    this.socket.on('close', () => inflate.end());
     this.socket.removeAllListeners('data');
     this.socket.on('data', (chunk: Buffer) => {
       this.wireBytesIn += chunk.length;
