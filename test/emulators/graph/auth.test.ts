@@ -2,20 +2,10 @@
 // refresh with rotation, expired and revoked tokens, and the client library's rule that the
 // Authorization header goes only to hosts listed in customHosts.
 import assert from 'node:assert/strict';
-import type { GraphError } from '@microsoft/microsoft-graph-client';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
-import { graphClient, postForm } from './helpers';
+import { graphClient, graphError, postForm } from './helpers';
 import { DEFAULT_CLIENT, GraphEmulator, startGraphEmulator } from './server';
 import { Mailbox } from './state';
-
-async function graphError(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as GraphError;
-  }
-  throw new Error('expected a Graph error');
-}
 
 const SCOPE = 'https://graph.microsoft.com/Mail.ReadWrite offline_access';
 

@@ -3,9 +3,9 @@
 // @removed entries with REST and with immutable ids, changeType, $select and $filter carried
 // in the tokens, a page served again on retry, and 410 syncStateNotFound.
 import assert from 'node:assert/strict';
-import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
-import { graphClient, mime } from './helpers';
+import { graphClient, graphError, mime } from './helpers';
 import { GraphEmulator, startGraphEmulator } from './server';
 import { FolderRecord, Mailbox } from './state';
 
@@ -34,15 +34,6 @@ async function round(client: Client, start: string, headers: Record<string, stri
 
 const removedIds = (r: Round): string[] => r.entries.filter((e) => e['@removed'] !== undefined).map((e) => e.id as string).sort();
 const presentSubjects = (r: Round): string[] => r.entries.filter((e) => e['@removed'] === undefined).map((e) => e.subject as string).sort();
-
-async function graphError(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as GraphError;
-  }
-  throw new Error('expected a Graph error');
-}
 
 describe('graph emulator: message delta', function () {
   let emu: GraphEmulator;

@@ -4,22 +4,13 @@
 // response holding one of the mailbox's 4 concurrency slots, a dropped connection, and the
 // per-mailbox request window.
 import assert from 'node:assert/strict';
-import { Client, GraphError, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
+import { Client, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
-import { graphClient, mime } from './helpers';
+import { graphClient, graphError, mime } from './helpers';
 import { GraphEmulator, startGraphEmulator } from './server';
 import { Mailbox } from './state';
 
 const NO_RETRY = [new RetryHandlerOptions(0, 0)];
-
-async function failure(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as GraphError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('graph emulator: faults and throttling', function () {
   let emu: GraphEmulator;
@@ -42,7 +33,7 @@ describe('graph emulator: faults and throttling', function () {
     emu.faults.throttle(2, { path: '/mailFolders/inbox', times: 2 });
     await me.api('/me/mailFolders/drafts').middlewareOptions(NO_RETRY).get();
     for (let i = 0; i < 2; i++) {
-      const err = await failure(inbox());
+      const err = await graphError(inbox());
       assert.equal(err.statusCode, 429);
       assert.equal(err.code, 'ApplicationThrottled');
       assert.equal(err.headers?.get('Retry-After'), '2');
@@ -61,10 +52,10 @@ describe('graph emulator: faults and throttling', function () {
   it('503 ServiceUnavailable, with and without Retry-After', async () => {
     emu.faults.unavailable(5);
     emu.faults.unavailable();
-    const a = await failure(inbox());
+    const a = await graphError(inbox());
     assert.equal(a.statusCode, 503);
     assert.equal(a.headers?.get('Retry-After'), '5');
-    const b = await failure(inbox());
+    const b = await graphError(inbox());
     assert.equal(b.statusCode, 503);
     assert.equal(b.headers?.get('Retry-After'), null);
     await inbox();
@@ -75,7 +66,7 @@ describe('graph emulator: faults and throttling', function () {
     emu.faults.syncStateNotFound();
     const first = (await me.api('/me/mailFolders/inbox/messages/delta').get()) as { '@odata.deltaLink': string };
     assert.equal(emu.faults.pending(), 1);
-    const err = await failure(me.api(first['@odata.deltaLink']).get());
+    const err = await graphError(me.api(first['@odata.deltaLink']).get());
     assert.equal(err.statusCode, 410);
     assert.equal(err.code, 'syncStateNotFound');
     await me.api(first['@odata.deltaLink']).get();
@@ -83,7 +74,7 @@ describe('graph emulator: faults and throttling', function () {
 
   it('an expired token fault answers 401 InvalidAuthenticationToken once', async () => {
     emu.faults.expiredToken();
-    const err = await failure(inbox());
+    const err = await graphError(inbox());
     assert.equal(err.statusCode, 401);
     assert.equal(err.code, 'InvalidAuthenticationToken');
     await inbox();
@@ -91,7 +82,7 @@ describe('graph emulator: faults and throttling', function () {
 
   it('a dropped connection fails the request without an answer; the next one works', async () => {
     emu.faults.drop({ method: 'GET' });
-    const err = await failure(inbox());
+    const err = await graphError(inbox());
     assert.equal(err.statusCode, -1);
     assert.equal(emu.requests[0].status, 'dropped');
     await inbox();
@@ -99,10 +90,10 @@ describe('graph emulator: faults and throttling', function () {
 
   it('slow responses hold concurrency slots: the 5th concurrent request to a mailbox gets 429', async () => {
     emu.faults.setThrottling({ requests: 10_000, windowMs: 600_000, concurrent: 4 });
-    emu.faults.slow(400, { path: '/users/alice@contoso.com/', times: 4 });
+    emu.faults.slow(800, { path: '/users/alice@contoso.com/', times: 4 });
     const slow = Array.from({ length: 4 }, () => inbox(app, '/users/alice@contoso.com/mailFolders/inbox'));
-    await new Promise((r) => setTimeout(r, 100));
-    const fifth = await failure(inbox(app, '/users/alice@contoso.com/mailFolders/drafts'));
+    while (emu.faults.inFlightCount(alice.id) < 4) await new Promise((r) => setTimeout(r, 5));
+    const fifth = await graphError(inbox(app, '/users/alice@contoso.com/mailFolders/drafts'));
     assert.equal(fifth.statusCode, 429);
     await inbox(app, '/users/bob@contoso.com/mailFolders/inbox'); // another mailbox is not affected
     const done = await Promise.all(slow);
@@ -114,7 +105,7 @@ describe('graph emulator: faults and throttling', function () {
   it('enforces the per-mailbox request window with a Retry-After until the oldest request ages out', async () => {
     emu.faults.setThrottling({ requests: 3, windowMs: 60_000, concurrent: 4 });
     for (let i = 0; i < 3; i++) await inbox();
-    const err = await failure(inbox());
+    const err = await graphError(inbox());
     assert.equal(err.statusCode, 429);
     const retryAfter = Number(err.headers?.get('Retry-After'));
     assert.ok(retryAfter > 50 && retryAfter <= 60, String(retryAfter));

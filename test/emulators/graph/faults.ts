@@ -127,6 +127,11 @@ export class Faults {
     this.notificationRules.push({ fault: { kind: 'drop' }, times });
   }
 
+  /** Requests of a mailbox being served now (counted only while throttling is on). */
+  inFlightCount(mailboxId: string): number {
+    return this.inFlight.get(mailboxId) ?? 0;
+  }
+
   setThrottling(limits: ThrottlingLimits | undefined): void {
     this.throttling = limits;
     this.windows.clear();

@@ -2,9 +2,9 @@
 // top level, well-known names, childFolders, create / rename / move / delete and their errors,
 // hidden folders, /me versus /users/{id} authorization.
 import assert from 'node:assert/strict';
-import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
-import { graphClient } from './helpers';
+import { graphClient, graphError } from './helpers';
 import { GraphEmulator, startGraphEmulator } from './server';
 import { Mailbox } from './state';
 
@@ -19,15 +19,6 @@ async function all<T>(client: Client, path: string): Promise<{ items: T[]; pages
     next = page['@odata.nextLink'];
   }
   return { items, pages };
-}
-
-async function graphError(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as GraphError;
-  }
-  throw new Error('expected a Graph error');
 }
 
 describe('graph emulator: mail folders', function () {

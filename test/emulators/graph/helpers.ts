@@ -3,10 +3,20 @@
 // header is attached), plain fetch for the login endpoints, and a webhook receiver.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, FetchOptions } from '@microsoft/microsoft-graph-client';
+import { Client, FetchOptions, GraphError } from '@microsoft/microsoft-graph-client';
 import { Agent } from 'undici';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
 import { GraphEmulator } from './server';
+
+/** The error a Graph call failed with (and a failure if it did not). */
+export async function graphError(p: Promise<unknown>): Promise<GraphError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as GraphError;
+  }
+  throw new Error('expected a Graph error');
+}
 
 export function dispatcherFor(emu: GraphEmulator): Agent {
   return new Agent({ connect: { ca: emu.ca } });

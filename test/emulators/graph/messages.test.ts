@@ -3,23 +3,14 @@
 // from MIME and JSON, PATCH of flags/categories/extended properties, move (REST ids change,
 // immutable ids do not), copy, DELETE, sendMail with JSON and MIME.
 import assert from 'node:assert/strict';
-import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
-import { graphClient, mime, rawGraph } from './helpers';
+import { graphClient, graphError, mime, rawGraph } from './helpers';
 import { GraphEmulator, startGraphEmulator } from './server';
 import { Mailbox } from './state';
 
 type Page<T> = { value: T[]; '@odata.nextLink'?: string };
 const IMMUTABLE = { Prefer: 'IdType="ImmutableId"' };
-
-async function graphError(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as GraphError;
-  }
-  throw new Error('expected a Graph error');
-}
 
 const b64 = (s: string): string => Buffer.from(s.replace(/\r?\n/g, '\r\n')).toString('base64');
 

@@ -3,20 +3,11 @@
 // notifications (folder-scoped and mailbox-wide, REST or immutable ids), renew, delete,
 // lifecycle notifications, retries, and the duplicate / out-of-order / lost faults.
 import assert from 'node:assert/strict';
-import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
-import { graphClient, mime, Receiver, startReceiver } from './helpers';
+import { graphClient, graphError, mime, Receiver, startReceiver } from './helpers';
 import { GraphEmulator, startGraphEmulator } from './server';
 import { Mailbox } from './state';
-
-async function graphError(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as GraphError;
-  }
-  throw new Error('expected a Graph error');
-}
 
 const inAnHour = (): string => new Date(Date.now() + 3600_000).toISOString();
 
