@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import { RawClient } from '../support/raw-client';
 import { startTestServer, type TestServer } from '../support/server';
+import { userWithInbox } from '../support/mailbox';
 
 const run = promisify(execFile);
 
@@ -22,13 +23,7 @@ describe('COMPRESS=DEFLATE', function () {
 
   before(async () => {
     server = await startTestServer();
-    creds = await server.addUser();
-    const store = server.memgate.store;
-    const user = await store.authenticate(creds.user, creds.password);
-    assert.ok(user);
-    const inbox = await store.getMailbox(user.id, 'INBOX');
-    assert.ok(inbox);
-    await store.appendMessages(user.id, inbox.id, [{ raw: Buffer.from(MESSAGE), flags: [] }]);
+    creds = await userWithInbox(server, [{ raw: Buffer.from(MESSAGE), flags: [] }]);
   });
   after(async () => server?.stop());
 

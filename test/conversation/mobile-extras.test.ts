@@ -2,12 +2,10 @@
 // UNAUTHENTICATE (RFC 8437) and the LEMONADE keywords $Forwarded, $SubmitPending and
 // $Submitted (RFC 5550 5); Python's imaplib as an independent client for the first two.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { RawClient } from '../support/raw-client';
 import { startTestServer, type TestServer } from '../support/server';
-
-const run = promisify(execFile);
+import { userWithInbox } from '../support/mailbox';
+import { imaplibSession } from '../support/python';
 const HOUR = 3_600_000;
 
 const LONG = Array.from({ length: 60 }, (_, i) => `word${i}`).join('  \t ');
@@ -59,13 +57,7 @@ describe('WITHIN, PREVIEW, UNAUTHENTICATE, LEMONADE keywords', function () {
 
   before(async () => {
     server = await startTestServer();
-    creds = await server.addUser();
-    const store = server.memgate.store;
-    const user = await store.authenticate(creds.user, creds.password);
-    assert.ok(user);
-    const inbox = await store.getMailbox(user.id, 'INBOX');
-    assert.ok(inbox);
-    await store.appendMessages(user.id, inbox.id, MESSAGES.map((m) => ({ ...m, flags: [] })));
+    creds = await userWithInbox(server, MESSAGES.map((m) => ({ ...m, flags: [] })));
   });
   after(async () => server?.stop());
 
@@ -168,20 +160,12 @@ describe('WITHIN, PREVIEW, UNAUTHENTICATE, LEMONADE keywords', function () {
   });
 
   it('works for Python imaplib', async () => {
-    const script = `
-import imaplib, json, sys
-m = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
-m.login(sys.argv[3], sys.argv[4])
-m.select('INBOX')
-out = {}
+    const out = await imaplibSession(server.port, creds, `
 out['younger'] = m.search(None, 'YOUNGER', '7200')[1][0].decode()
 out['older'] = m.uid('SEARCH', 'OLDER', '86400')[1][0].decode()
 typ, data = m.fetch('2', '(PREVIEW)')
 out['preview'] = data[0][1].decode('utf-8') if isinstance(data[0], tuple) else data[0].decode()
-m.logout()
-print(json.dumps(out))
-`;
-    const { stdout } = await run('python3', ['-c', script, '127.0.0.1', String(server.port), creds.user, creds.password]);
-    assert.deepEqual(JSON.parse(stdout), { younger: '2 3 4', older: '1', preview: 'Hi & welcome ☺' });
+`);
+    assert.deepEqual(out, { younger: '2 3 4', older: '1', preview: 'Hi & welcome ☺' });
   });
 });

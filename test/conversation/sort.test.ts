@@ -1,12 +1,10 @@
 // SORT, UID SORT and ESORT over real TCP (RFC 5256, RFC 5267, RFC 5957), then Python's
 // imaplib (which has its own sort()) as an independent client.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { RawClient } from '../support/raw-client';
 import { startTestServer, type TestServer } from '../support/server';
-
-const run = promisify(execFile);
+import { userWithInbox } from '../support/mailbox';
+import { imaplibSession } from '../support/python';
 
 function message(headers: string[], body = 'x'): Buffer {
   return Buffer.from([...headers, '', body, ''].join('\r\n'));
@@ -51,13 +49,7 @@ describe('SORT conversations', function () {
 
   before(async () => {
     server = await startTestServer();
-    creds = await server.addUser();
-    const store = server.memgate.store;
-    const user = await store.authenticate(creds.user, creds.password);
-    assert.ok(user);
-    const inbox = await store.getMailbox(user.id, 'INBOX');
-    assert.ok(inbox);
-    await store.appendMessages(user.id, inbox.id, MESSAGES);
+    creds = await userWithInbox(server, MESSAGES);
     c = await RawClient.connect(server.port);
     assert.match(await c.command('l', `LOGIN ${creds.user} "${creds.password}"`), /^l OK/m);
     assert.match(await c.command('s', 'SELECT INBOX'), /^s OK/m);
@@ -136,19 +128,11 @@ describe('SORT conversations', function () {
   });
 
   it('works for Python imaplib', async () => {
-    const script = `
-import imaplib, json, sys
-m = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
-m.login(sys.argv[3], sys.argv[4])
-m.select('INBOX')
-out = {}
+    const out = await imaplibSession(server.port, creds, `
 out['subject'] = m.sort('(SUBJECT)', 'UTF-8', 'ALL')[1][0].decode()
 out['reverse_date'] = m.sort('(REVERSE DATE)', 'UTF-8', 'ALL')[1][0].decode()
 out['uid_from'] = m.uid('SORT', '(FROM)', 'UTF-8', 'UNSEEN')[1][0].decode()
-m.logout()
-print(json.dumps(out))
-`;
-    const { stdout } = await run('python3', ['-c', script, '127.0.0.1', String(server.port), creds.user, creds.password]);
-    assert.deepEqual(JSON.parse(stdout), { subject: '2 4 5 1 3', reverse_date: '5 2 1 4 3', uid_from: '2 4' });
+`);
+    assert.deepEqual(out, { subject: '2 4 5 1 3', reverse_date: '5 2 1 4 3', uid_from: '2 4' });
   });
 });

@@ -9,8 +9,7 @@ import { storeContentLoader } from '../search/content';
 import { parseSortCriteria, needsHeader, type SortCriterion } from '../sort/criteria';
 import { loadSortFacts, type SortFacts } from '../sort/facts';
 import { sortMessages } from '../sort/order';
-import { formatSequence } from '../wire/sequence';
-import { savedResult } from './search';
+import { esearchLine, savedResult } from './search';
 import type { Parser } from '../wire/parser';
 import type { Session } from '../session';
 
@@ -68,28 +67,16 @@ async function run(session: Session, args: SortArgs, tag: string, byUid: boolean
     const numbers = byUid ? sorted : sorted.map((uid) => sel.seqOf(uid));
     if (args.returns === null) session.send('* SORT' + numbers.map((n) => ' ' + n).join(''));
     else {
-      const line = esortLine(tag, byUid, numbers, args.returns);
+      // RFC 5267 3.2: MIN and MAX are the first and last in sort order, ALL lists the
+      // matches in sort order (only ascending runs collapse into ranges): SEARCH's line
+      // built from the sorted numbers is exactly that.
+      const line = esearchLine(tag, byUid, numbers, args.returns);
       if (line !== null) session.send(line);
     }
   } catch (err) {
     if (save) sel.saved = [];
     throw err;
   }
-}
-
-/**
- * RFC 5267 3.2: MIN and MAX are the first and last message in sort order, ALL lists the
- * matches in sort order (only ascending runs collapse into ranges), COUNT as for SEARCH.
- */
-export function esortLine(tag: string, byUid: boolean, numbers: number[], returns: ReadonlySet<ReturnOption>): string | null {
-  if (returns.size === 1 && returns.has('SAVE')) return null;
-  let line = `* ESEARCH (TAG "${tag}")${byUid ? ' UID' : ''}`;
-  const found = numbers.length > 0;
-  if (returns.has('MIN') && found) line += ` MIN ${numbers[0]}`;
-  if (returns.has('MAX') && found) line += ` MAX ${numbers[numbers.length - 1]}`;
-  if (returns.has('COUNT')) line += ` COUNT ${numbers.length}`;
-  if (returns.has('ALL') && found) line += ` ALL ${formatSequence(numbers)}`;
-  return line;
 }
 
 export const sort = command<SortArgs>({

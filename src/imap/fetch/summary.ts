@@ -9,6 +9,7 @@ import { serialize, toBuffer, type WireValue } from '../wire/encode';
 import { envelope } from './envelope';
 import { bodyStructure } from './bodystructure';
 import { previewText } from './preview';
+import { Lru } from '../lru';
 
 /**
  * Bump when the stored shape or rendering changes; older summaries are then recomputed.
@@ -111,27 +112,6 @@ const NO_RAW = Buffer.alloc(0);
 function render(tree: MimePart, item: Item, opts: RenderOptions): WireValue {
   if (item === 'envelope') return envelope(NO_RAW, tree, opts.utf8);
   return bodyStructure(NO_RAW, tree, item === 'bodyStructure', opts);
-}
-
-/** A bounded map in insertion order; a hit moves the entry to the young end. */
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly capacity: number) {}
-
-  get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
-  }
 }
 
 /**

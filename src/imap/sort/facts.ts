@@ -7,6 +7,7 @@ import { MISSING_DOMAIN, MISSING_MAILBOX, parseAddressList, type Address } from 
 import { bytesToText, decodeWords } from '../../mime/text';
 import { baseSubject } from './base-subject';
 import { casemapKey } from './collate';
+import { Lru } from '../lru';
 
 export interface SortFacts {
   /** Comparison keys (i;unicode-casemap applied). */
@@ -104,27 +105,6 @@ export function headerTime(value: string): number | null {
   }
   const t = d.getTime() - offsetMinutes * 60_000;
   return Number.isFinite(t) ? t : null;
-}
-
-/** A bounded map in insertion order; a hit moves the entry to the young end. */
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly capacity: number) {}
-
-  get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
-  }
 }
 
 /** A few hundred bytes an entry. */
