@@ -16,11 +16,21 @@ import { SenderRegistry } from './submit/senders';
 import { SmtpRelayFactory } from './submit/relay';
 import { PgOutbox } from './store/outbox';
 import { PgSendingAccounts } from './store/sending-accounts';
+import { PgBackendSync } from './store/pg-backend-sync';
+import { withBodyFetcher } from './store/body-cache';
+import { SyncEngine, type SyncOptions } from './sync/engine';
+import { loadMasterKey, MASTER_KEY_WARNING } from './sync/credentials';
+import { createPop3Adapter } from '../adapters/pop3';
+
+/** Backend adapters by account kind: wired here only, never imported by the protocol layers. */
+export const BACKEND_ADAPTERS = { pop3: createPop3Adapter } as const;
 
 export interface RunningMemgate {
   imap: ListeningImap;
   submission: ListeningSubmission;
   store: MailStore;
+  /** Backend sync (leases, polls, write-back, body cache). */
+  sync: SyncEngine;
   database: Database;
   certificate: CertificateFiles;
   log: Logger;
@@ -43,6 +53,8 @@ export interface StartOverrides {
   log?: Logger;
   /** Tests set false to see how a remote (non-loopback) client is treated. */
   loopbackIsSecure?: boolean;
+  /** Sync engine timings (tests shorten leases and scans). */
+  sync?: Partial<SyncOptions>;
 }
 
 /** Opens the store, then the listeners. Everything opened is closed again if a step fails. */
@@ -55,7 +67,14 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
   let bus: PgEventBus | null = null;
   try {
     bus = await PgEventBus.create(database.url, { onError: (err) => log.warn({ err }, 'event bus') });
-    const store = new PgMailStore(database.dataSource, bus);
+    // Backend sync: adapters are wired here only; the store fetches uncached bodies through it.
+    const masterKey = loadMasterKey(dataDir, config.masterKey);
+    if (masterKey.generatedAt) log.warn(MASTER_KEY_WARNING(masterKey.generatedAt));
+    const sync = new SyncEngine(new PgBackendSync(database.dataSource, bus), BACKEND_ADAPTERS, masterKey.key, log, {
+      leaseSeconds: config.syncLeaseSeconds,
+      ...overrides.sync,
+    });
+    const store = withBodyFetcher(new PgMailStore(database.dataSource, bus), sync);
     const certificate = await ensureCertificate(dataDir, config.tlsCert, config.tlsKey);
     if (certificate.generated) log.warn(`generated a self-signed TLS certificate: ${certificate.certPath}`);
     const imap = await startImapServer(
@@ -110,6 +129,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
       throw err;
     }
     worker.start();
+    sync.start();
     const openBus = bus;
     const stopTrimming = scheduleExpungeLogTrim(store, config.expungeLogDays, log);
     let stopping: Promise<void> | undefined;
@@ -117,6 +137,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
       imap,
       submission,
       store,
+      sync,
       database,
       certificate,
       log,
@@ -126,6 +147,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
           await imap.close();
           await submission.close();
           await worker.stop();
+          await sync.stop();
           await openBus.close();
           await database.close();
         })();

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load';
 import { ConfigError } from '../core/errors';
 import { startCommand } from './start';
 import { userCommands } from './users';
+import { accountCommands } from './accounts';
 
 const program = new Command();
 program.name('memgate').description('Mobile-email gateway: LEMONADE IMAP in front of POP3, Graph and Gmail');
@@ -15,6 +16,7 @@ program
   .action(async () => startCommand(loadConfig()));
 
 userCommands(program);
+accountCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

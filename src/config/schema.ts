@@ -36,6 +36,10 @@ export const configSchema = z.object({
   outboxGiveUpAfter: z.coerce.number().min(1).default(5 * 24 * 3600),
   /** Days an expunge stays in the log for QRESYNC's VANISHED (EARLIER); older ones are trimmed. */
   expungeLogDays: z.coerce.number().positive('must be more than 0 days').default(90),
+  /** Key for backend credentials at rest: 64 hex digits or base64 of 32 bytes (else <dataDir>/master.key). */
+  masterKey: z.string().optional(),
+  /** Seconds a process holds a backend account's sync lease; another takes over this long after it dies. */
+  syncLeaseSeconds: z.coerce.number().min(1).default(30),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -58,4 +62,6 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   outboxRetryBase: 'MEMGATE_OUTBOX_RETRY_BASE',
   outboxGiveUpAfter: 'MEMGATE_OUTBOX_GIVE_UP_AFTER',
   expungeLogDays: 'MEMGATE_EXPUNGE_LOG_DAYS',
+  masterKey: 'MEMGATE_MASTER_KEY',
+  syncLeaseSeconds: 'MEMGATE_SYNC_LEASE_SECONDS',
 };

@@ -10,15 +10,16 @@ export class MessageContentEntity {
   @Column({ name: 'user_id', type: 'bigint' })
   userId!: string;
 
-  @Column({ type: 'bytea' })
-  raw!: Buffer;
+  /** Null while a backend message's body is not fetched yet (size is then the backend's). */
+  @Column({ type: 'bytea', nullable: true })
+  raw!: Buffer | null;
 
   @Column({ type: 'integer' })
   size!: number;
 
   /** Hex SHA-256 of raw. */
-  @Column({ type: 'text' })
-  sha256!: string;
+  @Column({ type: 'text', nullable: true })
+  sha256!: string | null;
 
   /** Parsed ENVELOPE/BODYSTRUCTURE JSON computed by the protocol layer. */
   @Column({ type: 'text', nullable: true })

@@ -1,0 +1,214 @@
+// The POP3 adapter: one maildrop, seen as the folder 'INBOX', keyed by UIDL. POP3 has no
+// flags, folders or cursors, so every poll reports a full snapshot and the sync engine
+// reconciles it. Duplicate UIDLs (servers that derive them from a content hash) are told
+// apart by the content's own hash.
+import { createHash } from 'node:crypto';
+import {
+  AdapterError,
+  type AdapterAccount,
+  type BackendAdapter,
+  type BackendCapabilities,
+  type BackendFolder,
+  type BackendSession,
+  type ChangeSet,
+  type ListedMessage,
+  type TrafficStats,
+  type WriteBackOp,
+} from '../contract';
+import { Pop3Client } from './client';
+
+export const POP3_FOLDER = 'INBOX';
+
+export interface Pop3Settings {
+  host: string;
+  port: number;
+  security: 'tls' | 'starttls' | 'none';
+  insecure?: boolean;
+  pollIntervalSeconds?: number;
+  /** EXPUNGE in INBOX deletes at the server (DELE + QUIT); otherwise it only hides. */
+  deleteOnExpunge?: boolean;
+  timeoutMs?: number;
+}
+
+export function pop3Settings(raw: Record<string, unknown>): Pop3Settings {
+  const host = raw.host;
+  const port = raw.port;
+  const security = raw.security;
+  if (typeof host !== 'string' || host === '') throw new AdapterError('unsupported', 'POP3 account has no host');
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new AdapterError('unsupported', 'POP3 account has no valid port');
+  if (security !== 'tls' && security !== 'starttls' && security !== 'none') throw new AdapterError('unsupported', 'POP3 account security must be tls, starttls or none');
+  return {
+    host,
+    port,
+    security,
+    insecure: raw.insecure === true,
+    pollIntervalSeconds: typeof raw.pollIntervalSeconds === 'number' ? raw.pollIntervalSeconds : undefined,
+    deleteOnExpunge: raw.deleteOnExpunge === true,
+    timeoutMs: typeof raw.timeoutMs === 'number' ? raw.timeoutMs : undefined,
+  };
+}
+
+/** Backend id of the k-th message (k >= 1) among those sharing one UIDL and one content hash. */
+function duplicateId(uidl: string, sha: string, k: number): string {
+  // A space never occurs in a UIDL (RFC 1939 7: 0x21 to 0x7E), so these ids cannot clash with one.
+  return k === 1 ? `${uidl} ${sha.slice(0, 16)}` : `${uidl} ${sha.slice(0, 16)} ${k}`;
+}
+
+class Pop3Session implements BackendSession {
+  /** backend id -> message number, from this session's listing. */
+  private numbers: Map<string, number> | null = null;
+  /** Bodies this session already read (duplicate UIDLs are fetched while listing). */
+  private readonly fetched = new Map<string, Buffer>();
+
+  constructor(
+    private readonly client: Pop3Client,
+    private readonly settings: Pop3Settings,
+  ) {}
+
+  async listFolders(): Promise<BackendFolder[]> {
+    return [{ id: POP3_FOLDER, name: 'INBOX' }];
+  }
+
+  async changes(folderId: string): Promise<ChangeSet> {
+    if (folderId !== POP3_FOLDER) throw new AdapterError('gone', `POP3 has no folder ${folderId}`);
+    return { kind: 'snapshot', folderId, messages: await this.listing(), cursor: null };
+  }
+
+  private async listing(): Promise<ListedMessage[]> {
+    const uidl = await this.client.uidl();
+    const sizes = await this.client.list();
+    const byUidl = new Map<string, number[]>();
+    for (const { n, uid } of uidl) byUidl.set(uid, [...(byUidl.get(uid) ?? []), n]);
+    const ids = new Map<number, string>();
+    for (const [uid, ns] of byUidl) {
+      if (ns.length === 1) {
+        ids.set(ns[0], uid);
+        continue;
+      }
+      // Duplicate UIDLs: the content decides; identical contents are numbered in order.
+      const seen = new Map<string, number>();
+      for (const n of ns) {
+        const raw = await this.client.retr(n);
+        const sha = createHash('sha256').update(raw).digest('hex');
+        const k = (seen.get(sha) ?? 0) + 1;
+        seen.set(sha, k);
+        const id = duplicateId(uid, sha, k);
+        ids.set(n, id);
+        this.fetched.set(id, raw);
+      }
+    }
+    this.numbers = new Map();
+    const messages: ListedMessage[] = [];
+    for (const { n } of uidl) {
+      const id = ids.get(n)!;
+      this.numbers.set(id, n);
+      const raw = this.fetched.get(id);
+      messages.push({ id, size: raw?.length ?? sizes.get(n) ?? 0, ...(raw ? { sha256: createHash('sha256').update(raw).digest('hex') } : {}) });
+    }
+    return messages;
+  }
+
+  async fetchRaw(folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void> {
+    if (folderId !== POP3_FOLDER) throw new AdapterError('gone', `POP3 has no folder ${folderId}`);
+    if (!this.numbers) await this.listing();
+    const wanted: Array<{ id: string; n: number }> = [];
+    for (const id of ids) {
+      const cached = this.fetched.get(id);
+      if (cached) {
+        await onMessage(id, cached);
+        continue;
+      }
+      const n = this.numbers!.get(id);
+      if (n === undefined) throw new AdapterError('gone', `message ${id} is no longer in the maildrop`);
+      wanted.push({ id, n });
+    }
+    const idOf = new Map(wanted.map((w) => [w.n, w.id]));
+    await this.client.retrMany(
+      wanted.map((w) => w.n),
+      (n, raw) => onMessage(idOf.get(n)!, raw),
+    );
+  }
+
+  async apply(op: WriteBackOp): Promise<void> {
+    switch (op.kind) {
+      case 'expunge': {
+        // Without --delete-on-expunge an expunge only hides the message (done in the store).
+        if (!this.settings.deleteOnExpunge) return;
+        if (!this.numbers) await this.listing();
+        const n = this.numbers!.get(op.id);
+        if (n === undefined) return; // already gone: applying twice is applying once
+        if (!(await this.client.dele(n))) throw new AdapterError('protocol', `DELE ${n} refused`);
+        return;
+      }
+      case 'flags':
+        return; // POP3 keeps no flags; they live in the shadow store
+      case 'move':
+      case 'append':
+        throw new AdapterError('unsupported', `POP3 cannot ${op.kind}`);
+      default: {
+        const never: never = op;
+        throw new AdapterError('unsupported', `unknown write-back ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return this.client.quit();
+  }
+
+  abort(): void {
+    this.client.abort();
+  }
+}
+
+export class Pop3Adapter implements BackendAdapter {
+  readonly kind = 'pop3';
+  readonly capabilities: BackendCapabilities;
+  readonly stats: TrafficStats = { connections: 0, commands: 0, bytesIn: 0, bytesOut: 0 };
+  readonly settings: Pop3Settings;
+
+  constructor(private readonly account: AdapterAccount) {
+    this.settings = pop3Settings(account.settings);
+    this.capabilities = {
+      folders: false,
+      labels: false,
+      serverFlags: false,
+      keywords: false,
+      move: false,
+      append: false,
+      send: false,
+      push: false,
+      changeCursors: false,
+      delete: this.settings.deleteOnExpunge === true,
+    };
+  }
+
+  async connect(): Promise<BackendSession> {
+    const client = await Pop3Client.connect({ ...this.settings, stats: this.stats });
+    try {
+      const { username, password } = this.account.credentials;
+      if (typeof username !== 'string' || typeof password !== 'string') throw new AdapterError('auth', 'POP3 account has no username/password');
+      await client.login(username, password);
+    } catch (err) {
+      client.abort();
+      throw err;
+    }
+    return new Pop3Session(client, this.settings);
+  }
+
+  /** Logs in and lists once: a server without UIDL cannot be served (stable ids). */
+  async probe(): Promise<void> {
+    const session = await this.connect();
+    try {
+      await session.changes(POP3_FOLDER, null);
+      await session.close();
+    } catch (err) {
+      session.abort();
+      throw err;
+    }
+  }
+}
+
+export function createPop3Adapter(account: AdapterAccount): BackendAdapter {
+  return new Pop3Adapter(account);
+}

@@ -1,0 +1,166 @@
+// `memgate account add|list|status|remove`: backend accounts of gateway users.
+import type { Command } from 'commander';
+import path from 'node:path';
+import { AdapterError } from '../../adapters/contract';
+import { loadConfig } from '../config/load';
+import { BACKEND_ADAPTERS } from '../main';
+import { openDatabase } from '../store/database';
+import { InProcessEventBus } from '../store/event-bus';
+import { PgBackendSync, type BackendAccountRow } from '../store/pg-backend-sync';
+import { encryptCredentials, loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
+
+async function withSync<T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const dataDir = path.resolve(config.dataDir);
+  const key = loadMasterKey(dataDir, config.masterKey);
+  if (key.generatedAt) process.stderr.write(`warning: ${MASTER_KEY_WARNING(key.generatedAt)}\n`);
+  const db = await openDatabase({ dataDir, databaseUrl: config.databaseUrl });
+  const bus = new InProcessEventBus();
+  try {
+    return await work(new PgBackendSync(db.dataSource, bus), key.key);
+  } finally {
+    await bus.close();
+    await db.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** `60`, `60s`, `5m`, `1h` -> seconds. */
+export function parseInterval(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`invalid interval: ${text} (use e.g. 60s, 5m, 1h)`);
+  const seconds = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  if (seconds < 1) throw new Error('the poll interval must be at least 1 s');
+  return seconds;
+}
+
+interface AddOptions {
+  host?: string;
+  port?: string;
+  username?: string;
+  passwordStdin?: boolean;
+  tls?: boolean;
+  starttls?: boolean;
+  insecure?: boolean;
+  pollInterval: string;
+  deleteOnExpunge?: boolean;
+  label?: string;
+  verify: boolean;
+}
+
+function describe(row: BackendAccountRow): string {
+  const s = row.settings;
+  const where = typeof s.host === 'string' ? `${String(s.username ?? '')}@${s.host}:${String(s.port)}` : '';
+  return `${row.id}\t${row.user_name}\t${row.kind}\t${row.label ?? '(primary)'}\t${where}`;
+}
+
+function stateLine(row: BackendAccountRow): string {
+  switch (row.state) {
+    case 'new':
+      return 'waiting for the first sync';
+    case 'syncing':
+      return 'syncing';
+    case 'idle':
+      return 'idle';
+    case 'degraded':
+      return `degraded: ${row.reason ?? 'unknown reason'}`;
+    case 'auth':
+      return `needs new credentials: ${row.reason ?? ''}`;
+    default:
+      return row.state;
+  }
+}
+
+export function accountCommands(program: Command): void {
+  const account = program.command('account').description('manage backend accounts (POP3 maildrops...) of gateway users');
+  account
+    .command('add <user> <kind>')
+    .description('attach a backend account to a user (password from standard input)')
+    .option('--host <host>', 'server host name')
+    .option('--port <port>', 'server port')
+    .option('--username <name>', 'login name at the server')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--tls', 'implicit TLS (pop3s)')
+    .option('--starttls', 'upgrade with STLS')
+    .option('--insecure', 'accept a server certificate that does not verify')
+    .option('--poll-interval <interval>', 'how often to poll, e.g. 60s, 5m', '60s')
+    .option('--delete-on-expunge', 'EXPUNGE in INBOX deletes the message at the server (DELE)')
+    .option('--label <label>', 'folder prefix for a secondary account (default: the primary account)')
+    .option('--no-verify', 'do not log in to check the account before saving it')
+    .action(async (user: string, kind: string, opts: AddOptions) => {
+      if (kind !== 'pop3') throw new Error(`unsupported account kind: ${kind} (available: pop3)`);
+      if (!opts.host) throw new Error('--host is required');
+      if (!opts.username) throw new Error('--username is required');
+      if (!opts.passwordStdin) throw new Error('give the password on standard input with --password-stdin');
+      if (opts.tls && opts.starttls) throw new Error('choose one of --tls and --starttls');
+      const security = opts.tls ? 'tls' : opts.starttls ? 'starttls' : 'none';
+      const port = Number(opts.port ?? (security === 'tls' ? 995 : 110));
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port: ${opts.port}`);
+      const password = await readStdin();
+      if (password.length === 0) throw new Error('empty password');
+      const settings = {
+        host: opts.host,
+        port,
+        security,
+        username: opts.username,
+        insecure: opts.insecure === true,
+        pollIntervalSeconds: parseInterval(opts.pollInterval),
+        deleteOnExpunge: opts.deleteOnExpunge === true,
+      };
+      const credentials = { username: opts.username, password };
+      if (opts.verify) {
+        try {
+          await BACKEND_ADAPTERS.pop3({ id: 'new', settings, credentials }).probe();
+        } catch (err) {
+          const why = err instanceof AdapterError ? `${err.kind}: ${err.message}` : String(err);
+          throw new Error(`cannot use this POP3 account (${why}); nothing was saved`);
+        }
+      }
+      const created = await withSync((sync, key) =>
+        sync.addAccount({ userName: user, kind: 'pop3', label: opts.label ?? null, settings, credentials: encryptCredentials(key, credentials) }),
+      );
+      process.stdout.write(`account ${created.accountId} added to ${user}; a running memgate starts syncing it within seconds\n`);
+    });
+  account
+    .command('list [user]')
+    .description('list backend accounts')
+    .action(async (user?: string) => {
+      const rows = await withSync((sync) => sync.listAccounts(user));
+      for (const row of rows) process.stdout.write(`${describe(row)}\t${row.state}\n`);
+    });
+  account
+    .command('status [user]')
+    .description('sync state of each backend account: progress, last success, counts')
+    .action(async (user?: string) => {
+      await withSync(async (sync) => {
+        for (const row of await sync.listAccounts(user)) {
+          const c = await sync.counts(row.id);
+          const progress = c.messages > 0 && c.bodiesCached < c.messages ? ` (bodies ${c.bodiesCached}/${c.messages} fetched)` : '';
+          process.stdout.write(
+            [
+              `${describe(row)}`,
+              `  state:        ${stateLine(row)}${progress}`,
+              `  last success: ${row.last_success_at ? row.last_success_at.toISOString() : 'never'}`,
+              `  next poll:    ${row.next_run_at.toISOString()}${row.failures > 0 ? ` (after ${row.failures} failures)` : ''}`,
+              `  messages:     ${c.messages} shown, ${c.hidden} hidden, ${c.bodiesCached} bodies cached, ${c.pendingWriteBacks} write-backs queued`,
+              `  synced by:    ${row.lease_owner && row.lease_expires && row.lease_expires > new Date() ? row.lease_owner : 'no process'}`,
+              '',
+            ].join('\n'),
+          );
+        }
+      });
+    });
+  account
+    .command('remove <user> <accountId>')
+    .description('detach a backend account and remove its shadow data')
+    .action(async (user: string, accountId: string) => {
+      if (!/^\d+$/.test(accountId)) throw new Error(`invalid account id: ${accountId}`);
+      await withSync((sync) => sync.removeAccount(user, accountId));
+      process.stdout.write(`account ${accountId} removed from ${user}\n`);
+    });
+}

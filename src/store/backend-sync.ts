@@ -1,0 +1,301 @@
+// Applying what a backend reports to the shadow store (design guideline 5): idempotently,
+// keyed by backend id, in one transaction per change set, fenced by the account's lease so
+// that a process that lost its lease cannot apply anything. The sync engine's own removals
+// set memgate.sync_apply so that the write-back trigger does not echo them to the backend.
+import { createHash } from 'node:crypto';
+import { MemgateError } from '../core/errors';
+import { allocate } from './messages';
+import type { Sql } from './sql';
+
+/** The lease was lost (expired and taken by another process): nothing was applied. */
+export class LeaseLostError extends MemgateError {}
+
+export interface ListedForApply {
+  id: string;
+  size: number;
+  internalDate?: Date;
+  flags?: string[];
+}
+
+export interface KnownMessage {
+  backendId: string;
+  state: 'present' | 'hidden';
+  mailboxId: string | null;
+  uid: number | null;
+  contentId: string | null;
+  sha256: string | null;
+}
+
+export interface SnapshotInput {
+  accountId: string;
+  owner: string;
+  folderId: string;
+  messages: readonly ListedForApply[];
+  /** Bodies already fetched for some of the listed messages (by backend id). */
+  bodies: ReadonlyMap<string, Buffer>;
+}
+
+export interface SnapshotResult {
+  userId: string;
+  mailboxId: string;
+  added: { uids: number[]; modseq: number };
+  expunged: { uids: number[]; modseq: number };
+  /** Listed ids recognised by content as messages already shown under another id. */
+  rebound: number;
+  /** Hidden messages that left the backend (their rows are forgotten). */
+  forgotten: number;
+  /** Contents freed by expunges, for garbage collection after the commit. */
+  freedContentIds: string[];
+  /** True when every id known before vanished and none of the listed ones was known. */
+  renumbered: boolean;
+}
+
+export const sha256Hex = (raw: Buffer): string => createHash('sha256').update(raw).digest('hex');
+
+/** Locks the account's sync row if this owner still holds the lease; returns its user. */
+export async function fence(sql: Sql, accountId: string, owner: string): Promise<string> {
+  const [row] = await sql.rows<{ user_id: string }>(
+    `SELECT user_id FROM account_sync WHERE account_id = $1 AND lease_owner = $2 AND lease_expires > now() FOR UPDATE`,
+    [accountId, owner],
+  );
+  if (!row) throw new LeaseLostError(`lease on account ${accountId} lost`);
+  return row.user_id;
+}
+
+export async function knownMessages(sql: Sql, accountId: string, folderId: string): Promise<KnownMessage[]> {
+  const rows = await sql.rows<{ backend_id: string; state: 'present' | 'hidden'; mailbox_id: string | null; uid: number | null; content_id: string | null; sha256: string | null }>(
+    `SELECT b.backend_id, b.state, b.mailbox_id, b.uid, b.content_id, c.sha256
+       FROM backend_messages b LEFT JOIN message_contents c ON c.id = b.content_id
+      WHERE b.account_id = $1 AND b.folder_id = $2`,
+    [accountId, folderId],
+  );
+  return rows.map((r) => ({ backendId: r.backend_id, state: r.state, mailboxId: r.mailbox_id, uid: r.uid, contentId: r.content_id, sha256: r.sha256 }));
+}
+
+/** Which listed ids are new and which known ids vanished (read before fetching bodies). */
+export function diffListing(known: readonly KnownMessage[], listed: readonly { id: string }[]): { added: string[]; vanished: KnownMessage[] } {
+  const knownIds = new Set(known.map((k) => k.backendId));
+  const listedIds = new Set(listed.map((l) => l.id));
+  return { added: listed.filter((l) => !knownIds.has(l.id)).map((l) => l.id), vanished: known.filter((k) => !listedIds.has(k.backendId)) };
+}
+
+/** Reconciles one backend folder with a full listing of it, in one transaction. */
+export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<SnapshotResult> {
+  const userId = await fence(sql, input.accountId, input.owner);
+  await sql.rows(`SET LOCAL memgate.sync_apply = 'on'`);
+  const [mailbox] = await sql.rows<{ id: string }>(
+    'SELECT id FROM mailboxes WHERE account_id = $1 AND backend_id = $2 FOR UPDATE',
+    [input.accountId, input.folderId],
+  );
+  if (!mailbox) throw new MemgateError(`account ${input.accountId} has no mailbox for backend folder ${input.folderId}`);
+  const known = await knownMessages(sql, input.accountId, input.folderId);
+  const { added, vanished } = diffListing(known, input.messages);
+  const renumbered = known.length > 0 && vanished.length === known.length && added.length === input.messages.length && added.length > 0;
+
+  // A vanished message whose content reappears under a new id is the same message: the
+  // id changes, the UID does not (invariant 1: match by content, never by position).
+  const vanishedByHash = new Map<string, KnownMessage[]>();
+  for (const v of vanished) if (v.sha256) vanishedByHash.set(v.sha256, [...(vanishedByHash.get(v.sha256) ?? []), v]);
+  const stillAdded: string[] = [];
+  const rebound = new Set<string>();
+  for (const id of added) {
+    const raw = input.bodies.get(id);
+    const match = raw ? vanishedByHash.get(sha256Hex(raw))?.shift() : undefined;
+    if (!match) {
+      stillAdded.push(id);
+      continue;
+    }
+    await sql.rows('UPDATE backend_messages SET backend_id = $3 WHERE account_id = $1 AND backend_id = $2', [input.accountId, match.backendId, id]);
+    rebound.add(match.backendId);
+  }
+
+  // Vanished for good: expunge what is shown, forget the rows.
+  const gone = vanished.filter((v) => !rebound.has(v.backendId));
+  const shownUids = gone.filter((v) => v.state === 'present' && v.mailboxId === mailbox.id && v.uid !== null).map((v) => v.uid!);
+  const expunged = { uids: [] as number[], modseq: 0 };
+  let freedContentIds: string[] = [];
+  if (shownUids.length > 0) {
+    const deleted = await sql.rows<{ uid: number; content_id: string }>(
+      'DELETE FROM mailbox_messages WHERE mailbox_id = $1 AND uid = ANY($2::int[]) RETURNING uid, content_id',
+      [mailbox.id, shownUids],
+    );
+    if (deleted.length > 0) {
+      const { modseq } = await allocate(sql, mailbox.id, 0);
+      expunged.uids = deleted.map((d) => d.uid).sort((a, b) => a - b);
+      expunged.modseq = modseq;
+      await sql.rows(
+        `INSERT INTO expunge_log (mailbox_id, uid, user_id, modseq) SELECT $1, unnest($2::int[]), $3, $4 ON CONFLICT (mailbox_id, uid) DO NOTHING`,
+        [mailbox.id, expunged.uids, userId, modseq],
+      );
+      freedContentIds = [...new Set(deleted.map((d) => d.content_id))];
+    }
+  }
+  if (gone.length > 0) {
+    await sql.rows('DELETE FROM backend_messages WHERE account_id = $1 AND backend_id = ANY($2::text[])', [input.accountId, gone.map((g) => g.backendId)]);
+  }
+
+  // New ones, in the backend's order: UIDs ascend in the order the gateway learned of them.
+  const addedUids: number[] = [];
+  let addedModseq = 0;
+  if (stillAdded.length > 0) {
+    const byId = new Map(input.messages.map((m) => [m.id, m]));
+    const ids = await sql.rows<{ id: string }>(`SELECT nextval('message_contents_id_seq')::text AS id FROM generate_series(1, $1)`, [stillAdded.length]);
+    const contentIds = ids.map((r) => r.id);
+    const raws = stillAdded.map((id) => input.bodies.get(id) ?? null);
+    const sizes = stillAdded.map((id, i) => raws[i]?.length ?? byId.get(id)!.size);
+    await sql.rows(
+      `INSERT INTO message_contents (id, user_id, raw, size, sha256)
+       SELECT c.id, $1, c.raw, c.size, c.sha FROM unnest($2::bigint[], $3::bytea[], $4::int[], $5::text[]) AS c(id, raw, size, sha)`,
+      [userId, contentIds, raws, sizes, raws.map((r) => (r ? sha256Hex(r) : null))],
+    );
+    const { firstUid, modseq } = await allocate(sql, mailbox.id, stillAdded.length);
+    addedModseq = modseq;
+    for (let i = 0; i < stillAdded.length; i++) addedUids.push(firstUid + i);
+    const now = new Date();
+    await sql.rows(
+      `INSERT INTO mailbox_messages (mailbox_id, uid, user_id, content_id, modseq, flags, internal_date, size)
+       SELECT $1, m.uid, $2, m.content_id, $3, '{}', m.internal_date, m.size
+         FROM unnest($4::int[], $5::bigint[], $6::timestamptz[], $7::int[]) AS m(uid, content_id, internal_date, size)`,
+      [mailbox.id, userId, modseq, addedUids, contentIds, stillAdded.map((id) => byId.get(id)!.internalDate ?? now), sizes],
+    );
+    await sql.rows(
+      `INSERT INTO backend_messages (account_id, backend_id, user_id, folder_id, mailbox_id, uid, content_id, state)
+       SELECT $1, m.backend_id, $2, $3, $4, m.uid, m.content_id, 'present'
+         FROM unnest($5::text[], $6::int[], $7::bigint[]) AS m(backend_id, uid, content_id)`,
+      [input.accountId, userId, input.folderId, mailbox.id, stillAdded, addedUids, contentIds],
+    );
+  }
+  return {
+    userId,
+    mailboxId: mailbox.id,
+    added: { uids: addedUids, modseq: addedModseq },
+    expunged,
+    rebound: rebound.size,
+    forgotten: gone.filter((g) => g.state === 'hidden').length,
+    freedContentIds,
+    renumbered,
+  };
+}
+
+export interface UncachedBody {
+  backendId: string;
+  folderId: string;
+  contentId: string;
+}
+
+/** Backend messages whose body is not cached, newest (highest UID) first. */
+export async function uncachedBodies(sql: Sql, accountId: string, limit: number): Promise<UncachedBody[]> {
+  const rows = await sql.rows<{ backend_id: string; folder_id: string; content_id: string }>(
+    `SELECT b.backend_id, b.folder_id, b.content_id FROM backend_messages b JOIN message_contents c ON c.id = b.content_id
+      WHERE b.account_id = $1 AND c.raw IS NULL ORDER BY b.uid DESC NULLS LAST LIMIT $2`,
+    [accountId, limit],
+  );
+  return rows.map((r) => ({ backendId: r.backend_id, folderId: r.folder_id, contentId: r.content_id }));
+}
+
+/**
+ * Caches fetched bodies. A content is written once (invariant 3); the size the client was
+ * shown stays. Returns the contents whose fetched size differs from the announced one.
+ */
+export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<Array<{ contentId: string; announced: number; actual: number }>> {
+  if (bodies.length === 0) return [];
+  const rows = await sql.rows<{ id: string; size: number; actual: number }>(
+    `UPDATE message_contents c SET raw = b.raw, sha256 = b.sha
+       FROM unnest($1::bigint[], $2::bytea[], $3::text[]) AS b(id, raw, sha)
+      WHERE c.id = b.id AND c.raw IS NULL
+      RETURNING c.id, c.size, length(b.raw) AS actual`,
+    [bodies.map((b) => b.contentId), bodies.map((b) => b.raw), bodies.map((b) => sha256Hex(b.raw))],
+  );
+  return rows.filter((r) => r.size !== r.actual).map((r) => ({ contentId: r.id, announced: r.size, actual: r.actual }));
+}
+
+/** Which backend message a content is (for fetching a body on demand). */
+export async function contentOrigin(sql: Sql, userId: string, contentId: string): Promise<{ accountId: string; folderId: string; backendId: string } | null> {
+  const [row] = await sql.rows<{ account_id: string; folder_id: string; backend_id: string }>(
+    `SELECT account_id, folder_id, backend_id FROM backend_messages WHERE content_id = $1 AND user_id = $2 ORDER BY state LIMIT 1`,
+    [contentId, userId],
+  );
+  return row ? { accountId: row.account_id, folderId: row.folder_id, backendId: row.backend_id } : null;
+}
+
+export async function bodyCached(sql: Sql, contentId: string): Promise<Buffer | null> {
+  const [row] = await sql.rows<{ raw: Buffer | null }>('SELECT raw FROM message_contents WHERE id = $1', [contentId]);
+  return row?.raw ?? null;
+}
+
+// --- leases and schedule ---
+
+/** Takes every free or expired lease and renews this owner's; returns the accounts held. */
+export async function claimLeases(sql: Sql, owner: string, seconds: number): Promise<string[]> {
+  await sql.rows(
+    `UPDATE account_sync s SET lease_owner = $1, lease_expires = now() + make_interval(secs => $2)
+       FROM (SELECT account_id FROM account_sync
+              WHERE lease_owner IS NULL OR lease_owner = $1 OR lease_expires < now()
+              FOR UPDATE SKIP LOCKED) c
+      WHERE s.account_id = c.account_id`,
+    [owner, seconds],
+  );
+  const held = await sql.rows<{ account_id: string }>(
+    'SELECT account_id FROM account_sync WHERE lease_owner = $1 AND lease_expires > now() ORDER BY account_id',
+    [owner],
+  );
+  return held.map((h) => h.account_id);
+}
+
+export async function releaseLeases(sql: Sql, owner: string): Promise<void> {
+  await sql.rows('UPDATE account_sync SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = $1', [owner]);
+}
+
+export async function setSyncState(
+  sql: Sql,
+  accountId: string,
+  owner: string,
+  change: { state: 'syncing' | 'idle' | 'degraded' | 'auth'; reason: string | null; nextRunAt?: Date; success?: boolean; failed?: boolean },
+): Promise<void> {
+  await sql.rows(
+    `UPDATE account_sync SET state = $3, reason = $4, updated_at = now(), last_attempt_at = now(),
+            next_run_at = coalesce($5, next_run_at),
+            last_success_at = CASE WHEN $6 THEN now() ELSE last_success_at END,
+            failures = CASE WHEN $6 THEN 0 WHEN $7 THEN failures + 1 ELSE failures END
+      WHERE account_id = $1 AND lease_owner = $2`,
+    [accountId, owner, change.state, change.reason, change.nextRunAt ?? null, change.success ?? false, change.failed ?? false],
+  );
+}
+
+// --- write-back queue ---
+
+export interface QueuedOp {
+  id: string;
+  op: Record<string, unknown>;
+  attempts: number;
+}
+
+export async function pendingOps(sql: Sql, accountId: string, limit: number): Promise<QueuedOp[]> {
+  const rows = await sql.rows<{ id: string; op: Record<string, unknown>; attempts: number }>(
+    'SELECT id, op, attempts FROM writeback_queue WHERE account_id = $1 AND next_attempt_at <= now() ORDER BY id LIMIT $2',
+    [accountId, limit],
+  );
+  return rows;
+}
+
+export async function completeOps(sql: Sql, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await sql.rows('DELETE FROM writeback_queue WHERE id = ANY($1::bigint[])', [ids]);
+}
+
+export async function failOp(sql: Sql, id: string, error: string, retryInSeconds: number): Promise<void> {
+  await sql.rows(
+    `UPDATE writeback_queue SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`,
+    [id, error.slice(0, 500), retryInSeconds],
+  );
+}
+
+/** The content of a backend message if some mailbox still shows it and it is not cached. */
+export async function bodyNeededBeforeDelete(sql: Sql, accountId: string, backendId: string): Promise<string | null> {
+  const [row] = await sql.rows<{ content_id: string }>(
+    `SELECT b.content_id FROM backend_messages b JOIN message_contents c ON c.id = b.content_id
+      WHERE b.account_id = $1 AND b.backend_id = $2 AND c.raw IS NULL
+        AND EXISTS (SELECT 1 FROM mailbox_messages m WHERE m.content_id = b.content_id)`,
+    [accountId, backendId],
+  );
+  return row?.content_id ?? null;
+}

@@ -1,0 +1,36 @@
+// Bodies of backend messages are fetched lazily: a content row can exist (size known,
+// listed to clients) before its bytes do. This wraps a MailStore so that getContent of
+// such a content fetches through a BodyFetcher that the sync layer provides, and the IMAP
+// layer stays unaware of backends: it sees bytes, or NO [UNAVAILABLE] when the backend is
+// unreachable (invariant 6).
+import { UnavailableError } from '../core/errors';
+import type { MailStore, MessageContent } from '../core/ports';
+
+/** Fetches and caches one not-yet-cached body; null when no backend knows the content. */
+export interface BodyFetcher {
+  fetchBody(userId: string, contentId: string): Promise<Buffer | null>;
+}
+
+export function withBodyFetcher<S extends MailStore>(store: S, fetcher: BodyFetcher): S {
+  const getContent = async (userId: string, contentId: string): Promise<MessageContent | null> => {
+    const found = await store.getContent(userId, contentId);
+    // The column is nullable for backend messages whose body is not fetched yet.
+    if (!found || (found.raw as Buffer | null) !== null) return found;
+    let raw: Buffer | null;
+    try {
+      raw = await fetcher.fetchBody(userId, contentId);
+    } catch (err) {
+      if (err instanceof UnavailableError) throw err;
+      throw new UnavailableError('The message body cannot be fetched from the mail server right now', err);
+    }
+    if (!raw) throw new UnavailableError('The message body is not available');
+    return { ...found, raw };
+  };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'getContent') return getContent;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

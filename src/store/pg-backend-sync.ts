@@ -1,0 +1,130 @@
+// The store as the sync engine sees it: accounts, leases, applying backend changes and
+// announcing them on the event bus after the commit (as PgMailStore does for clients).
+import type { DataSource } from 'typeorm';
+import type { StoreEvent } from '../core/events';
+import type { EventBus } from '../core/ports';
+import {
+  accountCounts,
+  backendAccount,
+  deleteBackendAccount,
+  insertBackendAccount,
+  listBackendAccounts,
+  type AccountCounts,
+  type BackendAccountRow,
+  type NewBackendAccount,
+} from './backend-accounts';
+import * as sync from './backend-sync';
+import { collectGarbage } from './messages';
+import { autocommit, inTransaction, type Sql } from './sql';
+
+export type { AccountCounts, BackendAccountRow, NewBackendAccount } from './backend-accounts';
+export type { KnownMessage, QueuedOp, SnapshotInput, SnapshotResult, UncachedBody } from './backend-sync';
+export { LeaseLostError, diffListing, sha256Hex } from './backend-sync';
+
+export class PgBackendSync {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly bus: EventBus,
+  ) {}
+
+  addAccount(account: NewBackendAccount): Promise<{ accountId: string; userId: string }> {
+    return this.tx((sql) => insertBackendAccount(sql, account));
+  }
+
+  listAccounts(userName?: string): Promise<BackendAccountRow[]> {
+    return this.read((sql) => listBackendAccounts(sql, userName));
+  }
+
+  account(accountId: string): Promise<BackendAccountRow | null> {
+    return this.read((sql) => backendAccount(sql, accountId));
+  }
+
+  counts(accountId: string): Promise<AccountCounts> {
+    return this.read((sql) => accountCounts(sql, accountId));
+  }
+
+  async removeAccount(userName: string, accountId: string): Promise<void> {
+    const result = await this.tx((sql) => deleteBackendAccount(sql, userName, accountId));
+    await this.publish(
+      result.removed.map((r) => ({ kind: 'MessageExpunge', userId: result.userId, mailboxId: r.mailboxId, uids: r.uids, modseq: r.modseq }) as StoreEvent),
+    );
+    await this.read((sql) => collectGarbage(sql, result.userId, result.contentIds)).catch(() => undefined);
+  }
+
+  claimLeases(owner: string, seconds: number): Promise<string[]> {
+    return this.tx((sql) => sync.claimLeases(sql, owner, seconds));
+  }
+
+  releaseLeases(owner: string): Promise<void> {
+    return this.read((sql) => sync.releaseLeases(sql, owner));
+  }
+
+  setState(accountId: string, owner: string, change: Parameters<typeof sync.setSyncState>[3]): Promise<void> {
+    return this.read((sql) => sync.setSyncState(sql, accountId, owner, change));
+  }
+
+  knownMessages(accountId: string, folderId: string): Promise<sync.KnownMessage[]> {
+    return this.read((sql) => sync.knownMessages(sql, accountId, folderId));
+  }
+
+  /** Applies a folder listing in one transaction, then announces MessageNew/MessageExpunge. */
+  async applySnapshot(input: sync.SnapshotInput): Promise<sync.SnapshotResult> {
+    const result = await this.tx((sql) => sync.applySnapshot(sql, input));
+    const events: StoreEvent[] = [];
+    if (result.expunged.uids.length > 0) {
+      events.push({ kind: 'MessageExpunge', userId: result.userId, mailboxId: result.mailboxId, uids: result.expunged.uids, modseq: result.expunged.modseq });
+    }
+    if (result.added.uids.length > 0) {
+      events.push({ kind: 'MessageNew', userId: result.userId, mailboxId: result.mailboxId, uids: result.added.uids, modseq: result.added.modseq });
+    }
+    await this.publish(events);
+    if (result.freedContentIds.length > 0) {
+      await this.read((sql) => collectGarbage(sql, result.userId, result.freedContentIds)).catch(() => undefined);
+    }
+    return result;
+  }
+
+  uncachedBodies(accountId: string, limit: number): Promise<sync.UncachedBody[]> {
+    return this.read((sql) => sync.uncachedBodies(sql, accountId, limit));
+  }
+
+  storeBodies(bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<Array<{ contentId: string; announced: number; actual: number }>> {
+    return this.tx((sql) => sync.storeBodies(sql, bodies));
+  }
+
+  contentOrigin(userId: string, contentId: string): Promise<{ accountId: string; folderId: string; backendId: string } | null> {
+    return this.read((sql) => sync.contentOrigin(sql, userId, contentId));
+  }
+
+  cachedBody(contentId: string): Promise<Buffer | null> {
+    return this.read((sql) => sync.bodyCached(sql, contentId));
+  }
+
+  pendingOps(accountId: string, limit: number): Promise<sync.QueuedOp[]> {
+    return this.read((sql) => sync.pendingOps(sql, accountId, limit));
+  }
+
+  completeOps(ids: readonly string[]): Promise<void> {
+    return this.read((sql) => sync.completeOps(sql, ids));
+  }
+
+  failOp(id: string, error: string, retryInSeconds: number): Promise<void> {
+    return this.read((sql) => sync.failOp(sql, id, error, retryInSeconds));
+  }
+
+  bodyNeededBeforeDelete(accountId: string, backendId: string): Promise<string | null> {
+    return this.read((sql) => sync.bodyNeededBeforeDelete(sql, accountId, backendId));
+  }
+
+  private tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return inTransaction(this.dataSource, work);
+  }
+
+  private read<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return autocommit(this.dataSource, work);
+  }
+
+  private async publish(events: StoreEvent[]): Promise<void> {
+    for (const event of events) await this.bus.publish(event).catch(() => undefined);
+  }
+}
