@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { google } from 'googleapis';
 import { DEFAULT_CLIENT } from './state';
-import { assertClean, failure, oauthClient, startHarness, USER, type Harness } from './helpers';
+import { failure, oauthClient, useHarness, USER } from './helpers';
 
 const form = (url: string, fields: Record<string, string>) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
@@ -18,14 +18,7 @@ function signJwt(privateKeyPem: string, claims: Record<string, unknown>): string
 }
 
 describe('gmail emulator: OAuth and tokens', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await startHarness({ users: [USER, 'bob@corp.example'] });
-  });
-  afterEach(async () => {
-    assertClean(h.emu);
-    await h.emu.stop();
-  });
+  const h = useHarness({ users: [USER, 'bob@corp.example'] });
 
   it('authorization code with PKCE, then API calls, refresh and revoke', async () => {
     const client = oauthClient(h.emu);

@@ -2,7 +2,7 @@
 // multipart/mixed out, each inner call authenticated, validated and charged on its own.
 
 import assert from 'node:assert/strict';
-import { assertClean, rfc822, startHarness, USER, valid, type Harness } from './helpers';
+import { rfc822, useHarness, USER, valid } from './helpers';
 
 interface Part {
   contentId?: string;
@@ -40,14 +40,7 @@ function parseResponse(contentType: string, text: string): Part[] {
 }
 
 describe('gmail emulator: batch', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    assertClean(h.emu);
-    await h.emu.stop();
-  });
+  const h = useHarness();
 
   const post = (body: string, boundary = 'xyz', token = h.emu.state.tokensFor(USER).access_token) =>
     fetch(`${h.emu.rootUrl}batch/gmail/v1`, {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DiscoveryValidator, gmailDiscovery } from './discovery-validator';
-import { assertClean, failure, rfc822, b64url, startHarness, type Harness } from './helpers';
+import { assertClean, b64url, failure, rfc822, useHarness, valid } from './helpers';
 
 const v = gmailDiscovery();
 const method = (id: string) => v.method(id);
@@ -76,13 +76,7 @@ describe('gmail emulator: discovery validator', () => {
   });
 
   describe('in the server', () => {
-    let h: Harness;
-    beforeEach(async () => {
-      h = await startHarness();
-    });
-    afterEach(async () => {
-      await h.emu.stop();
-    });
+    const h = useHarness();
 
     it('answers 400 to a request the document does not allow', async () => {
       const token = h.emu.state.tokensFor('alice@example.com').access_token;
@@ -97,9 +91,12 @@ describe('gmail emulator: discovery validator', () => {
 
     it('records a response that breaks the document', async () => {
       h.emu.faults.inject({ method: 'users.getProfile', fault: { kind: 'reshape', mutate: (b) => ({ ...(b as object), messagesTotal: 'many' }) } });
-      await h.gmail.users.getProfile({ userId: 'me' });
+      const res = await h.gmail.users.getProfile({ userId: 'me' });
+      // Caught on both sides: by the server's own check and by the tests' client-side one.
+      assert.throws(() => valid('gmail.users.getProfile', res.data), /messagesTotal: expected an integer/);
       assert.equal(h.emu.state.violations.length, 1);
       assert.match(h.emu.state.violations[0]!, /gmail\.users\.getProfile: response\.messagesTotal: expected an integer/);
+      h.emu.state.violations.length = 0;
     });
   });
 });

@@ -35,6 +35,33 @@ export async function startHarness(opts: GmailEmulatorOptions = {}): Promise<Har
   return { emu, gmail, auth };
 }
 
+export type HarnessSlot = Harness & { start(opts?: GmailEmulatorOptions): Promise<void> };
+
+/**
+ * Per-test set-up for a describe block: a fresh emulator and client before each test (or
+ * when the test calls `start`, with 'lazy'), stopped after it, with no response-shape
+ * violation allowed.
+ */
+export function useHarness(opts: GmailEmulatorOptions | 'lazy' = {}): HarnessSlot {
+  let running: GmailEmulator | undefined;
+  const slot = {
+    async start(o: GmailEmulatorOptions = {}) {
+      Object.assign(slot, await startHarness(o));
+      running = slot.emu;
+    },
+  } as HarnessSlot;
+  if (opts !== 'lazy') beforeEach(() => slot.start(opts));
+  afterEach(async () => {
+    const emu = running;
+    running = undefined;
+    if (emu) {
+      await emu.stop();
+      assertClean(emu);
+    }
+  });
+  return slot;
+}
+
 /** Asserts that a success body matches the method's response schema, and returns it. */
 export function valid<T>(methodId: string, data: T): T {
   const errors = gmailDiscovery().validateResponse(methodId, data === '' ? undefined : data);

@@ -2,16 +2,12 @@
 // which an old startHistoryId answers 404.
 
 import assert from 'node:assert/strict';
-import { assertClean, b64url, failure, rfc822, startHarness, valid, type Harness } from './helpers';
+import { b64url, failure, rfc822, useHarness, valid } from './helpers';
 
 describe('gmail emulator: history', () => {
-  let h: Harness;
+  const h = useHarness('lazy');
   let clock = 1_700_000_000_000;
   const now = () => clock;
-  afterEach(async () => {
-    assertClean(h.emu);
-    await h.emu.stop();
-  });
 
   const insert = async (labelIds = ['INBOX', 'UNREAD']) =>
     (await h.gmail.users.messages.insert({ userId: 'me', requestBody: { raw: b64url(rfc822()), labelIds } })).data;
@@ -20,7 +16,7 @@ describe('gmail emulator: history', () => {
 
   describe('records', () => {
     beforeEach(async () => {
-      h = await startHarness({ now });
+      await h.start({ now });
     });
 
     it('messagesAdded, labelsAdded, labelsRemoved, messagesDeleted, in order, with growing ids', async () => {
@@ -101,7 +97,7 @@ describe('gmail emulator: history', () => {
   describe('horizon', () => {
     it('404 for a startHistoryId older than the kept history (age)', async () => {
       // Tokens outlive the jumps of the fake clock (the client's own expiry uses the real one).
-      h = await startHarness({ now, historyHorizon: { maxAgeMs: 7 * 86400_000 }, tokenLifetimeSeconds: 30 * 86400 });
+      await h.start({ now, historyHorizon: { maxAgeMs: 7 * 86400_000 }, tokenLifetimeSeconds: 30 * 86400 });
       const start = (await h.gmail.users.getProfile({ userId: 'me' })).data.historyId!;
       await insert();
       clock += 6 * 86400_000;
@@ -116,7 +112,7 @@ describe('gmail emulator: history', () => {
     });
 
     it('404 for a startHistoryId older than the kept history (count), and after expireHistory', async () => {
-      h = await startHarness({ now, historyHorizon: { maxRecords: 2 } });
+      await h.start({ now, historyHorizon: { maxRecords: 2 } });
       const start = (await h.gmail.users.getProfile({ userId: 'me' })).data.historyId!;
       await insert();
       await insert();

@@ -1,21 +1,14 @@
 // users.labels.* through the googleapis client.
 
 import assert from 'node:assert/strict';
-import { assertClean, b64url, failure, rfc822, startHarness, valid, type Harness } from './helpers';
+import { b64url, failure, rfc822, useHarness, valid } from './helpers';
 
 // The discovery document marks both visibilities as required on create and update; the
 // emulator holds clients to that (Gmail itself is more lenient).
 const VIS = { labelListVisibility: 'labelShow', messageListVisibility: 'show' } as const;
 
 describe('gmail emulator: labels', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    assertClean(h.emu);
-    await h.emu.stop();
-  });
+  const h = useHarness();
 
   it('lists the system labels', async () => {
     const list = valid('gmail.users.labels.list', (await h.gmail.users.labels.list({ userId: 'me' })).data);

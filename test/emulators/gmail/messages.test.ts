@@ -2,7 +2,7 @@
 // every answer is checked against the discovery document.
 
 import assert from 'node:assert/strict';
-import { assertClean, b64url, failure, rfc822, startHarness, USER, valid, type Harness } from './helpers';
+import { b64url, failure, rfc822, useHarness, USER, valid } from './helpers';
 
 const MULTIPART = [
   'From: Carol <carol@example.net>',
@@ -29,14 +29,7 @@ const MULTIPART = [
 ].join('\r\n');
 
 describe('gmail emulator: messages and threads', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    assertClean(h.emu);
-    await h.emu.stop();
-  });
+  const h = useHarness();
 
   const insert = async (raw: string, labelIds: string[] = ['INBOX', 'UNREAD'], threadId?: string) =>
     valid('gmail.users.messages.insert', (await h.gmail.users.messages.insert({ userId: 'me', requestBody: { raw: b64url(raw), labelIds, threadId } })).data);

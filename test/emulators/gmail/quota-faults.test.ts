@@ -3,19 +3,15 @@
 
 import assert from 'node:assert/strict';
 import { googleErrorShapeErrors } from './errors';
-import { assertClean, b64url, failure, rfc822, startHarness, USER, type Harness } from './helpers';
+import { b64url, failure, rfc822, useHarness, USER } from './helpers';
 
 describe('gmail emulator: quota', () => {
-  let h: Harness;
+  const h = useHarness('lazy');
   let clock = 1_700_000_000_000;
   const now = () => clock;
-  afterEach(async () => {
-    assertClean(h.emu);
-    await h.emu.stop();
-  });
 
   it('charges Gmail units per method', async () => {
-    h = await startHarness({ now });
+    await h.start({ now });
     const m = (await h.gmail.users.messages.insert({ userId: 'me', requestBody: { raw: b64url(rfc822()), labelIds: ['INBOX'] } })).data;
     await h.gmail.users.messages.get({ userId: 'me', id: m.id! });
     await h.gmail.users.messages.list({ userId: 'me' });
@@ -35,7 +31,7 @@ describe('gmail emulator: quota', () => {
   });
 
   it('refuses over the per-user ceiling with 429 userRateLimitExceeded, until the window moves on', async () => {
-    h = await startHarness({ now, quota: { perUserPerMinute: 20 } });
+    await h.start({ now, quota: { perUserPerMinute: 20 } });
     for (let i = 0; i < 4; i++) await h.gmail.users.messages.list({ userId: 'me' });
     const refused = await failure(h.gmail.users.messages.list({ userId: 'me' }));
     assert.equal(refused.status, 429);
@@ -55,7 +51,7 @@ describe('gmail emulator: quota', () => {
   });
 
   it('refuses over the per-project ceiling with rateLimitExceeded; 403 variant for the per-user limit', async () => {
-    h = await startHarness({ now, users: [USER, 'bob@example.com'], quota: { perProjectPerMinute: 6, perUserPerMinute: 5, userLimitStatus: 403 } });
+    await h.start({ now, users: [USER, 'bob@example.com'], quota: { perProjectPerMinute: 6, perUserPerMinute: 5, userLimitStatus: 403 } });
     await h.gmail.users.messages.list({ userId: 'me' });
     assert.equal((await failure(h.gmail.users.getProfile({ userId: 'me' }))).status, 403);
     const bob = h.emu.state.tokensFor('bob@example.com').access_token;
@@ -66,14 +62,7 @@ describe('gmail emulator: quota', () => {
 });
 
 describe('gmail emulator: faults', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await startHarness({ users: [USER, 'bob@example.com'] });
-  });
-  afterEach(async () => {
-    assertClean(h.emu);
-    await h.emu.stop();
-  });
+  const h = useHarness({ users: [USER, 'bob@example.com'] });
 
   it('429, 500 and 503 in Google error format, for the given number of calls', async () => {
     h.emu.faults.failNext('messages.list', 429, 1);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { assertClean, b64url, failure, rfc822, startHarness, USER, valid, type Harness } from './helpers';
+import { b64url, failure, rfc822, useHarness, USER, valid } from './helpers';
 
 interface Push {
   authorization?: string;
@@ -46,16 +46,14 @@ const TOPIC = 'projects/memgate-test/topics/gmail';
 const decode = (p: Push): { emailAddress: string; historyId: number } => JSON.parse(Buffer.from(p.body.message.data, 'base64').toString()) as never;
 
 describe('gmail emulator: watch and push', () => {
-  let h: Harness;
+  const h = useHarness('lazy');
   let rx: Awaited<ReturnType<typeof pushReceiver>>;
   const start = async (failFirst = 0) => {
     rx = await pushReceiver(failFirst);
-    h = await startHarness({ push: [{ topicName: TOPIC, subscription: 'projects/memgate-test/subscriptions/gw', endpoint: rx.url, bearerToken: 'push-secret' }] });
+    await h.start({ push: [{ topicName: TOPIC, subscription: 'projects/memgate-test/subscriptions/gw', endpoint: rx.url, bearerToken: 'push-secret' }] });
     h.emu.state.watches.retryDelaysMs = [10, 10, 10];
   };
   afterEach(async () => {
-    assertClean(h.emu);
-    await h.emu.stop();
     await rx.close();
   });
 
