@@ -1,6 +1,6 @@
 // smtp-server's command parser with one more mode: a BDAT chunk (RFC 3030), exactly N
 // octets taken as they are (no dot-stuffing, no end marker), after which the parser
-// pauses until the command handler has answered and calls continue(), as after DATA.
+// pauses until the command handler has answered and calls continueAfterChunk().
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 
 type Done = (err?: Error | null) => void;
@@ -13,6 +13,7 @@ interface Chunk {
 
 export class ChunkingStream extends SMTPStream {
   private chunk: Chunk | null = null;
+  private afterChunk: (() => void) | null = null;
 
   /** Takes the next `size` octets (size > 0) as chunk data instead of commands. */
   startChunk(size: number, onData: (bytes: Buffer) => void, onEnd: () => void): void {
@@ -31,8 +32,15 @@ export class ChunkingStream extends SMTPStream {
     this._dataMode = false;
     this._remainder = '';
     const rest = data.subarray(take);
-    // Commands pipelined after the chunk wait until the handler calls continue().
-    this._continueCallback = () => (rest.length > 0 ? this._write(rest, 'buffer', done) : done());
+    // Commands pipelined after the chunk wait until the handler calls continueAfterChunk().
+    this.afterChunk = () => (rest.length > 0 ? this._write(rest, 'buffer', done) : done());
     chunk.onEnd();
+  }
+
+  /** Resumes reading after a chunk's reply. Taken out first: reading on may start the next chunk. */
+  continueAfterChunk(): void {
+    const resume = this.afterChunk;
+    this.afterChunk = null;
+    resume?.();
   }
 }

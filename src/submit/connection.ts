@@ -146,7 +146,7 @@ export class SubmissionConnection extends SMTPConnection {
       this.finish(resume);
     };
     if (size === 0) return answer(callback);
-    parser.startChunk(size, take, () => answer(() => parser.continue()));
+    parser.startChunk(size, take, () => answer(() => parser.continueAfterChunk()));
     callback();
   }
 

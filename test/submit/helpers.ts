@@ -21,6 +21,8 @@ export interface Sink {
   refuse: Map<string, { code: number; text: string }>;
   /** While set, DATA is never answered (a relay that hangs). */
   stall: boolean;
+  /** Messages received in full but left unanswered while `stall` was set. */
+  stalled: number;
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -43,6 +45,7 @@ export async function startSink(port = 0): Promise<Sink> {
     messages,
     refuse,
     stall: false,
+    stalled: 0,
     async waitFor(count, timeoutMs = 20000) {
       const deadline = Date.now() + timeoutMs;
       while (messages.length < count) {
@@ -68,7 +71,10 @@ export async function startSink(port = 0): Promise<Sink> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        if (sink.stall) return; // never answers
+        if (sink.stall) {
+          sink.stalled++; // never answers
+          return;
+        }
         messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
