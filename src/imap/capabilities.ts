@@ -54,4 +54,4 @@ export function capabilities(ctx: CapabilityContext): string[] {
 }
 
 /** What ENABLE can turn on (RFC 5161). */
-export const ENABLEABLE = new Set(['IMAP4REV2', 'UTF8=ACCEPT']);
+export const ENABLEABLE = new Set(['IMAP4REV2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC']);

@@ -8,6 +8,8 @@ export interface PendingUpdates {
   exists: number | null;
   /** Sequence numbers to send EXPUNGE for, in sending order. */
   expunged: number[];
+  /** The same messages' UIDs, ascending (QRESYNC sessions get VANISHED instead). */
+  expungedUids: number[];
   /** Messages whose flags changed: [seq, message]. */
   flagChanges: Array<[number, MailboxMessage]>;
   /** Flags of newly arrived messages (their keywords may need a FLAGS response). */
@@ -30,18 +32,28 @@ export class SelectedMailbox {
   private readonly announced = new Set<string>();
   /** SEARCHRES `$` (RFC 5182): UIDs saved by the last SEARCH ... RETURN (SAVE). */
   saved: number[] = [];
+  /**
+   * While expunges are held back (doomed), the modseq the view had before them: a client
+   * that saw higher MODSEQs meanwhile must be told this lower HIGHESTMODSEQ, or it could
+   * resync from above the expunges and never learn of them (RFC 7162 3.2).
+   */
+  private heldSince: number | null = null;
 
   constructor(
     readonly mailbox: Mailbox,
     messages: MailboxMessage[],
     readonly readOnly: boolean,
   ) {
+    let highest = mailbox.highestModseq;
     for (const m of messages) {
       this.byUid.set(m.uid, m);
       this.uids.push(m.uid);
+      if (m.modseq > highest) highest = m.modseq;
     }
-    this.highestModseq = mailbox.highestModseq;
-    this.uidNext = mailbox.uidNext;
+    // The message list may be a later snapshot than the mailbox row: its modseqs are news
+    // the view already has (anything committed after it has a higher modseq still).
+    this.highestModseq = highest;
+    this.uidNext = Math.max(mailbox.uidNext, this.lastUid() + 1);
   }
 
   get id(): string {
@@ -126,6 +138,7 @@ export class SelectedMailbox {
       this.doomed.delete(uid);
       this.recent.delete(uid);
     }
+    if (this.doomed.size === 0) this.heldSince = null;
     return seqs;
   }
 
@@ -134,10 +147,14 @@ export class SelectedMailbox {
    * visible (and are remembered) until a later call may announce them.
    */
   apply(delta: MailboxDelta, allowExpunge: boolean): PendingUpdates {
-    const updates: PendingUpdates = { exists: null, expunged: [], flagChanges: [], newFlags: [] };
+    const updates: PendingUpdates = { exists: null, expunged: [], expungedUids: [], flagChanges: [], newFlags: [] };
+    const heldBefore = this.doomed.size > 0;
     for (const uid of delta.expunged) if (this.byUid.has(uid)) this.doomed.add(uid);
     if (allowExpunge && this.doomed.size > 0) {
-      updates.expunged = this.removeOwn([...this.doomed]);
+      updates.expungedUids = [...this.doomed].sort((a, b) => a - b);
+      updates.expunged = this.removeOwn(updates.expungedUids);
+    } else if (!heldBefore && this.doomed.size > 0) {
+      this.heldSince = this.highestModseq;
     }
     for (const m of delta.changed) {
       const known = this.byUid.get(m.uid);
@@ -159,6 +176,16 @@ export class SelectedMailbox {
     this.highestModseq = Math.max(this.highestModseq, delta.highestModseq);
     this.uidNext = Math.max(this.uidNext, delta.uidNext);
     return updates;
+  }
+
+  /** HIGHESTMODSEQ as the client may be told it: below any expunge not yet announced. */
+  reportableModseq(): number {
+    return this.heldSince ?? this.highestModseq;
+  }
+
+  /** True while expunges wait for a moment when they may be announced. */
+  get holdsExpunges(): boolean {
+    return this.heldSince !== null;
   }
 
   /** The UID below which this view has seen everything. */

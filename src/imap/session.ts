@@ -44,6 +44,9 @@ export class Session {
   continuation: Continuation | null = null;
   /** Set while IDLE runs: push updates as soon as they happen. */
   idling = false;
+  /** The mailbox a SELECT/EXAMINE is loading: an event for it meanwhile is not lost. */
+  opening: string | null = null;
+  private openingTouched = false;
 
   private reader: CommandReader;
   private readonly queue: ReaderEvent[] = [];
@@ -64,6 +67,16 @@ export class Session {
 
   get rev2(): boolean {
     return this.enabled.has('IMAP4REV2');
+  }
+
+  /** CONDSTORE is on (RFC 7162 3.1: ENABLE, or any CONDSTORE enabling command; QRESYNC implies it). */
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE');
+  }
+
+  /** QRESYNC is on (RFC 7162 3.2.3): expunges are announced as VANISHED. */
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
   }
 
   /** Plaintext authentication is acceptable on this connection. */
@@ -203,6 +216,10 @@ export class Session {
   /** Untagged updates owed to the client after a command (RFC 9051 7.4.1). */
   private async afterCommand(blocksExpunge: boolean): Promise<void> {
     if (this.selected && this.dirty) await this.catchUp(!blocksExpunge);
+    // RFC 7162 3.2: MODSEQs sent while expunges wait must not let the client skip them.
+    if (blocksExpunge && this.condstore && this.selected?.holdsExpunges) {
+      this.send(`* OK [HIGHESTMODSEQ ${this.selected.reportableModseq()}] Expunges pending`);
+    }
   }
 
   /** Pulls changes of the selected mailbox from the store and announces them. */
@@ -263,7 +280,9 @@ export class Session {
   }
 
   private onStoreEvent(event: StoreEvent): void {
-    if (!this.selected || !('mailboxId' in event) || event.mailboxId !== this.selected.id) return;
+    if (!('mailboxId' in event)) return;
+    if (this.opening !== null && event.mailboxId === this.opening) this.openingTouched = true;
+    if (!this.selected || event.mailboxId !== this.selected.id) return;
     this.dirty = true;
     if (this.idling) {
       this.catchUp(true).catch((err: unknown) => this.ctx.log.warn({ err }, 'IDLE catch-up failed'));
@@ -273,7 +292,10 @@ export class Session {
   select(mailbox: SelectedMailbox | null): void {
     this.selected = mailbox;
     this.state = mailbox ? 'selected' : this.user ? 'authenticated' : 'notAuthenticated';
-    this.dirty = false;
+    // A change that arrived while SELECT loaded the mailbox is caught up after it.
+    this.dirty = mailbox !== null && this.openingTouched && mailbox.id === this.opening;
+    this.opening = null;
+    this.openingTouched = false;
   }
 
   /** Ends the session: BYE already sent by the caller where the RFC wants one. */

@@ -2,6 +2,7 @@
 import type { Session } from './session';
 import type { PendingUpdates } from './selected';
 import { SYSTEM_FLAGS, flagList } from './flags';
+import { sendExpunged } from './condstore';
 
 /**
  * A keyword the client has not seen must be announced in FLAGS (and PERMANENTFLAGS)
@@ -16,7 +17,7 @@ export function announceKeywordsIfNew(session: Session, flagSets: ReadonlyArray<
 }
 
 export function announceUpdates(session: Session, updates: PendingUpdates): void {
-  for (const seq of updates.expunged) session.send(`* ${seq} EXPUNGE`);
+  sendExpunged(session, updates.expunged, updates.expungedUids);
   announceKeywordsIfNew(session, updates.flagChanges.map(([, m]) => m.flags).concat(updates.newFlags));
   if (updates.exists !== null) {
     session.send(`* ${updates.exists} EXISTS`);
@@ -24,6 +25,8 @@ export function announceUpdates(session: Session, updates: PendingUpdates): void
   }
   for (const [seq, message] of updates.flagChanges) {
     const flags = session.selected ? session.selected.flagsOf(message) : message.flags;
-    session.send(`* ${seq} FETCH (UID ${message.uid} FLAGS ${flagList(flags)})`);
+    // RFC 7162 3.1.2.2: with CONDSTORE on, every unsolicited FETCH carries MODSEQ.
+    const modseq = session.condstore ? ` MODSEQ (${message.modseq})` : '';
+    session.send(`* ${seq} FETCH (UID ${message.uid} FLAGS ${flagList(flags)}${modseq})`);
   }
 }

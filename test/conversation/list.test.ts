@@ -149,7 +149,7 @@ describe('LIST, LSUB and STATUS', function () {
     // SELECT claimed the \\Recent message for this session (RFC 3501 2.3.2).
     assert.match(await ok(c, 'STATUS INBOX (MESSAGES RECENT)'), /^\* STATUS INBOX \(MESSAGES 1 RECENT 0\)/m);
     assert.match(await c.command('n', 'STATUS Nowhere (MESSAGES)'), /^n NO \[NONEXISTENT\]/m);
-    assert.match(await c.command('b1', 'STATUS INBOX (HIGHESTMODSEQ)'), /^b1 BAD/m);
+    assert.match(await c.command('b1', 'STATUS INBOX (LOWESTMODSEQ)'), /^b1 BAD/m);
     assert.match(await c.command('b2', 'STATUS INBOX ()'), /^b2 BAD/m);
     assert.match(await c.command('b3', 'STATUS INBOX'), /^b3 BAD/m);
     c.close();

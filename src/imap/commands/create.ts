@@ -3,6 +3,7 @@ import { AUTHENTICATED, command } from './types';
 import { MemgateError } from '../../core/errors';
 import type { SpecialUse } from '../../core/ports';
 import { checkNewName, refuseInvalidMutf7 } from '../mailbox-names';
+import { mailboxId } from '../object-id';
 
 const USES = new Set(['\\Sent', '\\Drafts', '\\Trash', '\\Junk', '\\Archive', '\\All', '\\Flagged']);
 
@@ -38,6 +39,8 @@ export default command({
       if (!canonical) throw new MemgateError(`Unsupported special use ${use}`, { imapCode: 'USEATTR' });
       specialUse = canonical as SpecialUse;
     }
-    await session.ctx.store.createMailbox(session.user!.id, name, specialUse);
+    const created = await session.ctx.store.createMailbox(session.user!.id, name, specialUse);
+    // RFC 8474 4.1: the new mailbox's MAILBOXID in the tagged OK.
+    return { code: `MAILBOXID (${mailboxId(created)})`, text: 'CREATE completed' };
   },
 });

@@ -3,14 +3,15 @@ import { SELECTED, command, noArgs } from './types';
 import { MemgateError } from '../../core/errors';
 import { expungeDeleted } from '../expunge-deleted';
 import { resolveSet } from '../message-set';
+import { sendExpunged } from '../condstore';
 import type { SequenceSet } from '../wire/sequence';
 import type { Session } from '../session';
 
 async function run(session: Session, only: Set<number> | null) {
   const sel = session.selected!;
   if (sel.readOnly) throw new MemgateError('Mailbox is read-only', { imapCode: 'CANNOT' });
-  const removed = await expungeDeleted(session, only);
-  for (const seq of sel.removeOwn(removed)) session.send(`* ${seq} EXPUNGE`);
+  const removed = (await expungeDeleted(session, only)).filter((uid) => sel.message(uid) !== undefined);
+  sendExpunged(session, sel.removeOwn(removed), removed);
 }
 
 export const expunge = command({

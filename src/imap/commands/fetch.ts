@@ -1,4 +1,5 @@
-// FETCH and UID FETCH (RFC 9051 6.4.5, 6.4.9; RFC 3516 BINARY).
+// FETCH and UID FETCH (RFC 9051 6.4.5, 6.4.9; RFC 3516 BINARY; RFC 7162 MODSEQ, CHANGEDSINCE
+// and VANISHED; RFC 8474 EMAILID and THREADID).
 //
 // Messages are answered in batches: per batch one store call for the cached summaries and
 // one for \Seen, then the contents one by one (the next one loading while the current one
@@ -20,10 +21,15 @@ import { fetchNeeds, parseFetchItems, type FetchItem, type FetchItemOptions } fr
 import { fetchResponse } from '../fetch/respond';
 import { parseMessage, type MimePart } from '../../mime/parse';
 import { loadSummaries, summarize, type ContentSummary, type RenderOptions } from '../fetch/summary';
+import { enableCondstore, formatRanges, uidRanges, vanishedEarlier } from '../condstore';
 
 interface FetchArgs {
   set: SequenceSet;
   items: FetchItem[];
+  /** CHANGEDSINCE (RFC 7162 3.1.4.1), null when not given. */
+  changedSince: number | null;
+  /** VANISHED (RFC 7162 3.2.6): UID FETCH with CHANGEDSINCE, QRESYNC enabled. */
+  vanished: boolean;
 }
 
 /** Messages per round of store calls. */
@@ -31,31 +37,63 @@ interface FetchArgs {
 const PREFETCH = 8;
 const BATCH = 50;
 
-/** MODSEQ (CONDSTORE) and EMAILID (OBJECTID) are parsed once those are advertised. */
-const ITEM_OPTIONS: FetchItemOptions = {};
+/** MODSEQ (CONDSTORE), EMAILID and THREADID (OBJECTID). */
+const ITEM_OPTIONS: FetchItemOptions = { condstore: true, objectId: true };
 
-function parse(p: Parser): FetchArgs {
-  p.sp();
-  const set = p.sequenceSet();
-  p.sp();
-  const items = parseFetchItems(p, ITEM_OPTIONS);
-  // fetch-modifiers (RFC 4466 2.4: CHANGEDSINCE, VANISHED) come with CONDSTORE/QRESYNC.
-  if (p.peekChar(' ')) p.fail('FETCH modifiers are not supported');
-  p.end();
-  return { set, items };
+function parser(byUid: boolean) {
+  return (p: Parser, session: Session): FetchArgs => {
+    p.sp();
+    const set = p.sequenceSet();
+    p.sp();
+    const items = parseFetchItems(p, ITEM_OPTIONS);
+    let changedSince: number | null = null;
+    let vanished = false;
+    if (p.take(' ')) {
+      // fetch-modifiers (RFC 4466 2.4)
+      p.list(() => {
+        const name = p.atom().toUpperCase();
+        if (name === 'CHANGEDSINCE' && changedSince === null) {
+          p.sp();
+          changedSince = p.modseq();
+        } else if (name === 'VANISHED' && !vanished) {
+          vanished = true;
+        } else p.fail(`Unknown or repeated FETCH modifier ${name.slice(0, 40)}`);
+      });
+    }
+    p.end();
+    // RFC 7162 3.2.6: VANISHED only in UID FETCH, with CHANGEDSINCE, once QRESYNC is enabled.
+    if (vanished && (!byUid || changedSince === null || !session.qresync)) {
+      p.fail('VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC');
+    }
+    return { set, items, changedSince, vanished };
+  };
 }
 
 async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<void> {
   const sel = session.selected!;
-  const uids = resolveSet(sel, args.set, byUid);
+  const since = args.changedSince;
+  if (since !== null || args.items.some((i) => i.kind === 'modseq')) enableCondstore(session);
+  let uids = resolveSet(sel, args.set, byUid);
+  if (args.vanished) {
+    const set = args.set.kind === 'saved' ? sel.saved.map((uid) => ({ from: uid, to: uid })) : args.set.ranges;
+    const gone = await vanishedEarlier(session, sel, since!, uidRanges(set, sel.uidNext), null);
+    if (gone.length > 0) session.send(`* VANISHED (EARLIER) ${formatRanges(gone)}`);
+  }
+  // CHANGEDSINCE: only messages changed since, and MODSEQ reported with them (RFC 7162 3.1.4.1).
+  if (since !== null) uids = uids.filter((uid) => (sel.message(uid)?.modseq ?? 0) > since);
+  let asked = args.items;
+  if (since !== null && !asked.some((i) => i.kind === 'modseq')) asked = [...asked, { kind: 'modseq' }];
   // UID FETCH always reports UID (RFC 9051 6.4.9); it goes first, as Dovecot sends it.
-  const items: FetchItem[] = byUid && !args.items.some((i) => i.kind === 'uid') ? [{ kind: 'uid' }, ...args.items] : args.items;
-  // When \Seen gets set, FLAGS is reported too (RFC 9051 6.4.5): right after UID.
-  const withFlags: FetchItem[] = items.some((i) => i.kind === 'flags')
+  const items: FetchItem[] = byUid && !asked.some((i) => i.kind === 'uid') ? [{ kind: 'uid' }, ...asked] : asked;
+  // When \Seen gets set, FLAGS is reported too (RFC 9051 6.4.5): right after UID; and with
+  // CONDSTORE on, the new MODSEQ (RFC 7162 3.1.2.2).
+  const flagged: FetchItem[] = items.some((i) => i.kind === 'flags')
     ? items
     : items[0]?.kind === 'uid'
       ? [items[0], { kind: 'flags' }, ...items.slice(1)]
       : [{ kind: 'flags' }, ...items];
+  const withFlags: FetchItem[] =
+    session.condstore && !flagged.some((i) => i.kind === 'modseq') ? [...flagged, { kind: 'modseq' }] : flagged;
   const needs = fetchNeeds(items);
   const opts: RenderOptions = { utf8: session.utf8, messageGlobal: session.rev2 };
   const userId = session.user!.id;
@@ -140,7 +178,7 @@ async function markSeen(session: Session, sel: SelectedMailbox, uids: number[]):
 export const fetch = command<FetchArgs>({
   name: 'FETCH',
   states: SELECTED,
-  parse,
+  parse: parser(false),
   handle: (session, args) => run(session, args, false),
   blocksExpunge: true,
 });
@@ -148,6 +186,6 @@ export const fetch = command<FetchArgs>({
 export const uidFetch = command<FetchArgs>({
   name: 'UID FETCH',
   states: SELECTED,
-  parse,
+  parse: parser(true),
   handle: (session, args) => run(session, args, true),
 });

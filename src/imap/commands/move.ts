@@ -2,6 +2,7 @@
 import { SELECTED, command } from './types';
 import { MemgateError } from '../../core/errors';
 import { resolveSet } from '../message-set';
+import { sendExpunged } from '../condstore';
 import { copyUidCode, destination, parseTransfer, type TransferArgs } from './copy';
 import type { Session } from '../session';
 
@@ -15,7 +16,8 @@ async function run(session: Session, args: TransferArgs, byUid: boolean) {
   if (result.destUids.length > 0) {
     session.send(`* OK [${copyUidCode(result.uidValidity, result.sourceUids, result.destUids)}] Moved`);
   }
-  for (const seq of sel.removeOwn(result.sourceUids)) session.send(`* ${seq} EXPUNGE`);
+  const gone = result.sourceUids.filter((uid) => sel.message(uid) !== undefined);
+  sendExpunged(session, sel.removeOwn(gone), gone);
   return { text: 'MOVE completed' };
 }
 

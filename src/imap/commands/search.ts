@@ -3,7 +3,9 @@
 // RFC 9051 6.4.4.1). IMAP4rev2 sessions always get ESEARCH; IMAP4rev1 sessions get the
 // old SEARCH response unless they ask for result options.
 import { SELECTED, command, type CommandResult } from './types';
-import { parseReturnOptions, parseSearchProgram, type ReturnOption, type SearchProgram } from '../search/parse';
+import { parseReturnOptions, parseSearchProgram, type ReturnOption, type SearchKey, type SearchProgram } from '../search/parse';
+import { enableCondstore } from '../condstore';
+import type { SelectedMailbox } from '../selected';
 import { evaluateSearch } from '../search/evaluate';
 import { storeContentLoader } from '../search/content';
 import { formatSequence } from '../wire/sequence';
@@ -41,20 +43,61 @@ async function run(session: Session, args: SearchArgs, tag: string, byUid: boole
       session.tagged(tag, 'NO', 'BADCHARSET (UTF-8 US-ASCII)', 'Unsupported charset');
       return { answered: true };
     }
+    // A MODSEQ key is a CONDSTORE enabling command and adds the highest MODSEQ of what is
+    // returned to the response (RFC 7162 3.1.5; RFC 4731 3.2 for ESEARCH).
+    const withModseq = usesModseq(args.program.key);
+    if (withModseq) enableCondstore(session);
     const loader = storeContentLoader(session.ctx.store, session.user!.id);
     const uids = await evaluateSearch(sel, args.program.key, loader);
     if (save) sel.saved = savedResult(uids, args.returns!);
     const numbers = byUid ? uids : uids.map((uid) => sel.seqOf(uid));
     if (args.returns === null && !session.rev2) {
-      session.send('* SEARCH' + numbers.map((n) => ' ' + n).join(''));
+      const modseq = withModseq && uids.length > 0 ? ` (MODSEQ ${highestModseq(sel, uids)})` : '';
+      session.send('* SEARCH' + numbers.map((n) => ' ' + n).join('') + modseq);
     } else {
-      const line = esearchLine(tag, byUid, numbers, args.returns ?? new Set<ReturnOption>(['ALL']));
+      const returns = args.returns ?? new Set<ReturnOption>(['ALL']);
+      const modseq = withModseq ? highestModseq(sel, returnedUids(uids, returns)) : null;
+      const line = esearchLine(tag, byUid, numbers, returns, modseq);
       if (line !== null) session.send(line);
     }
   } catch (err) {
     if (save) sel.saved = [];
     throw err;
   }
+}
+
+function usesModseq(key: SearchKey): boolean {
+  switch (key.kind) {
+    case 'modseq':
+      return true;
+    case 'and':
+      return key.keys.some(usesModseq);
+    case 'or':
+      return usesModseq(key.left) || usesModseq(key.right);
+    case 'not':
+      return usesModseq(key.key);
+    default:
+      return false;
+  }
+}
+
+/** The messages an ESEARCH response names: MIN and/or MAX alone name only those. */
+function returnedUids(uids: number[], returns: ReadonlySet<ReturnOption>): number[] {
+  if (uids.length === 0 || returns.has('ALL') || returns.has('COUNT')) return uids;
+  const out: number[] = [];
+  if (returns.has('MIN')) out.push(uids[0]);
+  if (returns.has('MAX')) out.push(uids[uids.length - 1]);
+  return out.length > 0 ? out : uids;
+}
+
+/** The highest MODSEQ among the messages, null for none. */
+function highestModseq(sel: SelectedMailbox, uids: readonly number[]): number | null {
+  let top: number | null = null;
+  for (const uid of uids) {
+    const m = sel.message(uid);
+    if (m && (top === null || m.modseq > top)) top = m.modseq;
+  }
+  return top;
 }
 
 /**
@@ -74,7 +117,13 @@ export function savedResult(uids: number[], returns: ReadonlySet<ReturnOption>):
  * `* ESEARCH (TAG "t") [UID] ...` (RFC 4731 3.1): MIN, MAX and ALL are left out when
  * nothing matched; SAVE alone gives no response at all (RFC 5182 2.1). Null for none.
  */
-export function esearchLine(tag: string, byUid: boolean, numbers: number[], returns: ReadonlySet<ReturnOption>): string | null {
+export function esearchLine(
+  tag: string,
+  byUid: boolean,
+  numbers: number[],
+  returns: ReadonlySet<ReturnOption>,
+  modseq: number | null = null,
+): string | null {
   if (returns.size === 1 && returns.has('SAVE')) return null;
   // A tag is atom characters, which never include '"' or '\': it quotes as is.
   let line = `* ESEARCH (TAG "${tag}")${byUid ? ' UID' : ''}`;
@@ -83,6 +132,7 @@ export function esearchLine(tag: string, byUid: boolean, numbers: number[], retu
   if (returns.has('MAX') && found) line += ` MAX ${numbers[numbers.length - 1]}`;
   if (returns.has('COUNT')) line += ` COUNT ${numbers.length}`;
   if (returns.has('ALL') && found) line += ` ALL ${formatSequence(numbers)}`;
+  if (modseq !== null && found) line += ` MODSEQ ${modseq}`;
   return line;
 }
 

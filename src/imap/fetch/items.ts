@@ -44,7 +44,9 @@ export type FetchItem =
   /** CONDSTORE (RFC 7162 3.1.4); parsed only when enabled in FetchItemOptions. */
   | { kind: 'modseq' }
   /** OBJECTID (RFC 8474 5.1); parsed only when enabled in FetchItemOptions. */
-  | { kind: 'emailId' };
+  | { kind: 'emailId' }
+  /** OBJECTID (RFC 8474 5.2): THREADID. */
+  | { kind: 'threadId' };
 
 export type FetchItemKind = FetchItem['kind'];
 
@@ -134,6 +136,9 @@ function fetchAtt(p: Parser, opts: FetchItemOptions): FetchItem {
       break;
     case 'EMAILID':
       if (opts.objectId) return { kind: 'emailId' };
+      break;
+    case 'THREADID':
+      if (opts.objectId) return { kind: 'threadId' };
       break;
     case 'ALL':
     case 'FAST':
@@ -364,6 +369,7 @@ export function fetchNeeds(items: readonly FetchItem[]): FetchNeeds {
       case 'rfc822Size':
       case 'modseq':
       case 'emailId':
+      case 'threadId':
         break;
       default: {
         const never: never = item;

@@ -4,6 +4,7 @@ import type { MailboxMessage } from '../../core/ports';
 import { decodedSection, sectionBytes } from '../../mime/section';
 import { parseMessage, type MimePart } from '../../mime/parse';
 import { flagList } from '../flags';
+import { emailId, THREAD_ID_NIL } from '../object-id';
 import { Literal, nstring, serialize } from '../wire/encode';
 import type { ByteRange, FetchItem } from './items';
 import type { ContentSummary, RenderOptions } from './summary';
@@ -93,7 +94,10 @@ export function fetchResponse(items: readonly FetchItem[], facts: MessageFacts, 
         atts.push([`MODSEQ (${message.modseq})`]);
         break;
       case 'emailId':
-        atts.push([`EMAILID (${message.contentId})`]);
+        atts.push([`EMAILID (${emailId(message)})`]);
+        break;
+      case 'threadId':
+        atts.push([`THREADID ${THREAD_ID_NIL}`]);
         break;
       default: {
         const never: never = item;

@@ -30,15 +30,25 @@ function decodeName(raw: Buffer, utf8Names: boolean): string {
   return name;
 }
 
-/** The STATUS data items memgate answers (RFC 9051 6.3.11, RFC 8438 STATUS=SIZE). */
-export type StatusItem = 'MESSAGES' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'DELETED' | 'SIZE' | 'RECENT';
-
-const STATUS_ITEMS: ReadonlySet<string> = new Set<StatusItem>(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT']);
-
 /**
- * "(" status-att *(SP status-att) ")". RECENT exists only in IMAP4rev1; HIGHESTMODSEQ waits
- * for CONDSTORE to be advertised, so it is BAD like any unknown item.
+ * The STATUS data items memgate answers (RFC 9051 6.3.11, RFC 8438 STATUS=SIZE,
+ * RFC 7162 3.1.6 HIGHESTMODSEQ, RFC 8474 4.3 MAILBOXID).
  */
+export type StatusItem = 'MESSAGES' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'DELETED' | 'SIZE' | 'RECENT' | 'HIGHESTMODSEQ' | 'MAILBOXID';
+
+const STATUS_ITEMS: ReadonlySet<string> = new Set<StatusItem>([
+  'MESSAGES',
+  'UIDNEXT',
+  'UIDVALIDITY',
+  'UNSEEN',
+  'DELETED',
+  'SIZE',
+  'RECENT',
+  'HIGHESTMODSEQ',
+  'MAILBOXID',
+]);
+
+/** "(" status-att *(SP status-att) ")". RECENT exists only in IMAP4rev1. */
 export function statusItems(p: Parser, rev2: boolean): StatusItem[] {
   const start = p.pos;
   const items = p.list(() => p.atom().toUpperCase());

@@ -4,6 +4,8 @@ import { wireName } from '../mailbox-names';
 import { serialize } from '../wire/encode';
 import type { Session } from '../session';
 import type { StatusItem } from './arguments';
+import { enableCondstore } from '../condstore';
+import { mailboxId } from '../object-id';
 
 const NEEDS_COUNTS: ReadonlySet<StatusItem> = new Set<StatusItem>(['MESSAGES', 'UNSEEN', 'DELETED', 'SIZE']);
 
@@ -29,6 +31,10 @@ export async function statusValues(store: MailStore, mailbox: Mailbox, items: re
           return `SIZE ${counts!.size}`;
         case 'RECENT':
           return `RECENT ${recent}`;
+        case 'HIGHESTMODSEQ':
+          return `HIGHESTMODSEQ ${mailbox.highestModseq}`;
+        case 'MAILBOXID':
+          return `MAILBOXID (${mailboxId(mailbox)})`;
         default: {
           const never: never = item;
           return never;
@@ -39,6 +45,8 @@ export async function statusValues(store: MailStore, mailbox: Mailbox, items: re
 }
 
 export async function sendStatus(session: Session, mailbox: Mailbox, items: readonly StatusItem[]): Promise<void> {
+  // STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command (RFC 7162 3.1).
+  if (items.includes('HIGHESTMODSEQ')) enableCondstore(session);
   const values = await statusValues(session.ctx.store, mailbox, items);
   session.write(['* STATUS ', ...serialize(wireName(session, mailbox.name)), ` (${values})\r\n`]);
 }

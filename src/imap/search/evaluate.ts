@@ -131,6 +131,12 @@ function test(key: SearchKey, c: Candidate, scope: Scope, facts: MessageFacts | 
       return facts ? compareDay(facts.sentDay(), key.op, key.day) : undefined;
     case 'size':
       return key.op === 'larger' ? c.message.size > key.size : c.message.size < key.size;
+    case 'modseq':
+      return c.message.modseq >= key.modseq;
+    case 'emailId':
+      return key.contentId === c.message.contentId;
+    case 'threadId':
+      return false;
     case 'within': {
       // RFC 5032 3: OLDER n is "at least n seconds old", YOUNGER n "less than n seconds old".
       const age = scope.now - c.message.internalDate.getTime();

@@ -4,6 +4,7 @@
 import type { Parser } from '../wire/parser';
 import { MONTHS } from '../wire/parser';
 import type { SequenceSet } from '../wire/sequence';
+import { contentIdOf } from '../object-id';
 
 /** A calendar day as days since 1970-01-01 (dates in SEARCH carry no time or zone). */
 export type DayNumber = number;
@@ -29,7 +30,13 @@ export type SearchKey =
   | { kind: 'body'; value: string }
   | { kind: 'text'; value: string }
   | { kind: 'seq'; set: SequenceSet }
-  | { kind: 'uid'; set: SequenceSet };
+  | { kind: 'uid'; set: SequenceSet }
+  /** MODSEQ (RFC 7162 3.1.5): message modseq >= this (per-flag entries use the message's). */
+  | { kind: 'modseq'; modseq: number }
+  /** EMAILID (RFC 8474 6): the content id it names, null for one never given out. */
+  | { kind: 'emailId'; contentId: string | null }
+  /** THREADID (RFC 8474 6): memgate's THREADID is NIL, so it matches nothing. */
+  | { kind: 'threadId' };
 
 export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
 
@@ -173,6 +180,25 @@ export function parseKey(p: Parser, depth: number): SearchKey {
     case 'UID':
       p.sp();
       return { kind: 'uid', set: sequenceSet(p) };
+    case 'MODSEQ': {
+      // "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
+      p.sp();
+      if (p.peekChar('"')) {
+        p.string();
+        p.sp();
+        const type = p.atom().toLowerCase();
+        if (type !== 'priv' && type !== 'shared' && type !== 'all') p.fail('MODSEQ entry type must be priv, shared or all');
+        p.sp();
+      }
+      return { kind: 'modseq', modseq: p.modseq() };
+    }
+    case 'EMAILID':
+    case 'THREADID': {
+      p.sp();
+      const id = p.atom();
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(id)) p.fail('Invalid object id');
+      return word === 'EMAILID' ? { kind: 'emailId', contentId: contentIdOf(id) } : { kind: 'threadId' };
+    }
     case 'NOT':
       p.sp();
       return { kind: 'not', key: parseKey(p, depth + 1) };

@@ -224,7 +224,7 @@ describe('LIST arguments', () => {
       ' (FOO) "" %',
       ' "" % RETURN (FOO)',
       ' "" % RETURN (STATUS ())',
-      ' "" % RETURN (STATUS (HIGHESTMODSEQ))',
+      ' "" % RETURN (STATUS (LOWESTMODSEQ))',
       ' "" ()',
       ' "" % EXTRA',
       ' ""',
@@ -234,7 +234,7 @@ describe('LIST arguments', () => {
     }
   });
 
-  it('STATUS items: RECENT only for rev1, no HIGHESTMODSEQ', () => {
+  it('STATUS items: RECENT only for rev1; HIGHESTMODSEQ and MAILBOXID; nothing unknown', () => {
     assert.deepEqual(statusItems(parser('(messages UIDNEXT uidvalidity UNSEEN DELETED SIZE RECENT)'), false), [
       'MESSAGES',
       'UIDNEXT',
@@ -245,7 +245,8 @@ describe('LIST arguments', () => {
       'RECENT',
     ]);
     assert.throws(() => statusItems(parser('(RECENT)'), true), ProtocolError);
-    assert.throws(() => statusItems(parser('(HIGHESTMODSEQ)'), false), ProtocolError);
+    assert.deepEqual(statusItems(parser('(highestmodseq MAILBOXID)'), true), ['HIGHESTMODSEQ', 'MAILBOXID']);
+    assert.throws(() => statusItems(parser('(LOWESTMODSEQ)'), false), ProtocolError);
     assert.throws(() => statusItems(parser('()'), false), ProtocolError);
   });
 });

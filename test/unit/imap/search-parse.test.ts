@@ -243,7 +243,8 @@ describe('SEARCH key parser', () => {
     it('unknown keys', () => {
       bad('FOO', /Unknown search key FOO/);
       bad('SEEN BAR');
-      bad('MODSEQ 5');
+      bad('MODSEQ x');
+      bad('MODSEQ "/flags/\\seen" nobody 5');
     });
     it('missing arguments', () => {
       for (const word of ['FROM', 'TO', 'CC', 'BCC', 'SUBJECT', 'BODY', 'TEXT', 'LARGER', 'SMALLER', 'UNKEYWORD']) bad(word);
