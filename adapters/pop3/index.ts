@@ -69,13 +69,27 @@ class Pop3Session implements BackendSession {
     return [{ id: POP3_FOLDER, name: 'INBOX' }];
   }
 
-  async changes(folderId: string): Promise<ChangeSet> {
+  /**
+   * The cursor is a digest of the UIDL listing: when it is unchanged nothing happened in the
+   * maildrop, and the poll costs UIDL and QUIT only (no LIST, no reconciliation).
+   */
+  async changes(folderId: string, cursor: string | null): Promise<ChangeSet> {
     if (folderId !== POP3_FOLDER) throw new AdapterError('gone', `POP3 has no folder ${folderId}`);
-    return { kind: 'snapshot', folderId, messages: await this.listing(), cursor: null };
+    const uidl = await this.client.uidl();
+    const digest = createHash('sha256').update(uidl.map((u) => `${u.n} ${u.uid}`).join('\n')).digest('hex');
+    if (cursor === digest && !this.hasDuplicates(uidl)) {
+      this.numbers = new Map(uidl.map((u) => [u.uid, u.n]));
+      return { kind: 'delta', changes: [], cursor: digest };
+    }
+    return { kind: 'snapshot', folderId, messages: await this.listing(uidl), cursor: digest };
   }
 
-  private async listing(): Promise<ListedMessage[]> {
-    const uidl = await this.client.uidl();
+  private hasDuplicates(uidl: ReadonlyArray<{ uid: string }>): boolean {
+    return new Set(uidl.map((u) => u.uid)).size !== uidl.length;
+  }
+
+  private async listing(known?: Array<{ n: number; uid: string }>): Promise<ListedMessage[]> {
+    const uidl = known ?? (await this.client.uidl());
     const sizes = await this.client.list();
     const byUidl = new Map<string, number[]>();
     for (const { n, uid } of uidl) byUidl.set(uid, [...(byUidl.get(uid) ?? []), n]);

@@ -33,6 +33,8 @@ export interface SnapshotInput {
   messages: readonly ListedForApply[];
   /** Bodies already fetched for some of the listed messages (by backend id). */
   bodies: ReadonlyMap<string, Buffer>;
+  /** The adapter's cursor for this folder, saved with the changes it describes. */
+  cursor?: string | null;
 }
 
 export interface SnapshotResult {
@@ -165,6 +167,10 @@ export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<Sna
       [input.accountId, userId, input.folderId, mailbox.id, stillAdded, addedUids, contentIds],
     );
   }
+  await sql.rows(
+    `UPDATE account_sync SET cursor = jsonb_set(coalesce(cursor, '{}'::jsonb), ARRAY[$2::text], to_jsonb($3::text)) WHERE account_id = $1`,
+    [input.accountId, input.folderId, input.cursor ?? null],
+  );
   return {
     userId,
     mailboxId: mailbox.id,
@@ -240,6 +246,12 @@ export async function claimLeases(sql: Sql, owner: string, seconds: number): Pro
     [owner],
   );
   return held.map((h) => h.account_id);
+}
+
+/** The adapter cursor saved for a folder by the last applied change set. */
+export async function folderCursor(sql: Sql, accountId: string, folderId: string): Promise<string | null> {
+  const [row] = await sql.rows<{ cursor: string | null }>(`SELECT cursor ->> $2 AS cursor FROM account_sync WHERE account_id = $1`, [accountId, folderId]);
+  return row?.cursor ?? null;
 }
 
 export async function releaseLeases(sql: Sql, owner: string): Promise<void> {

@@ -63,6 +63,10 @@ export class PgBackendSync {
     return this.read((sql) => sync.setSyncState(sql, accountId, owner, change));
   }
 
+  folderCursor(accountId: string, folderId: string): Promise<string | null> {
+    return this.read((sql) => sync.folderCursor(sql, accountId, folderId));
+  }
+
   knownMessages(accountId: string, folderId: string): Promise<sync.KnownMessage[]> {
     return this.read((sql) => sync.knownMessages(sql, accountId, folderId));
   }

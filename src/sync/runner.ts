@@ -193,11 +193,16 @@ export class AccountRunner {
     const folders = adapter.capabilities.folders ? (await session.listFolders()).map((f) => f.id) : [INBOX_FOLDER];
     const listed = new Map<string, Set<string>>();
     for (const folderId of folders) {
-      const changes = await session.changes(folderId, null);
-      if (changes.kind !== 'snapshot') throw new AdapterError('unsupported', 'delta change sets are not applied yet');
-      listed.set(folderId, new Set(changes.messages.map((m) => m.id)));
+      const changes = await session.changes(folderId, await this.store.folderCursor(this.accountId, folderId));
       const known = await this.store.knownMessages(this.accountId, folderId);
       const knownIds = new Set(known.map((k) => k.backendId));
+      if (changes.kind === 'delta') {
+        // Typed deltas (Graph, Gmail) are not applied yet; an empty one means "as before".
+        if (changes.changes.length > 0) throw new AdapterError('unsupported', 'delta change sets are not applied yet');
+        listed.set(folderId, knownIds);
+        continue;
+      }
+      listed.set(folderId, new Set(changes.messages.map((m) => m.id)));
       const ids = new Set(changes.messages.map((m) => m.id));
       const vanishedWithContent = known.filter((k) => !ids.has(k.backendId) && k.sha256 !== null);
       const bodies = new Map<string, Buffer>();
@@ -209,7 +214,7 @@ export class AccountRunner {
           bodies.set(id, raw);
         });
       }
-      const result = await this.store.applySnapshot({ accountId: this.accountId, owner: this.owner, folderId, messages: changes.messages, bodies });
+      const result = await this.store.applySnapshot({ accountId: this.accountId, owner: this.owner, folderId, messages: changes.messages, bodies, cursor: changes.cursor });
       if (result.renumbered) {
         this.log.warn(
           { accountId: this.accountId, folderId, rebound: result.rebound, added: result.added.uids.length, expunged: result.expunged.uids.length },

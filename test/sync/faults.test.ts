@@ -97,6 +97,19 @@ describe('sync faults (POP3)', function () {
     assert.equal(s.failures, 0);
   });
 
+  it('a poll with nothing new costs CAPA, USER, PASS, UIDL and QUIT (the cursor is the UIDL digest)', async () => {
+    fake.add('u1', message('only'));
+    const { accountId, userId } = await newAccount();
+    await synced(accountId, userId, 1);
+    const sessions = fake.sessions;
+    const from = fake.commands.length;
+    await eventually(() => fake.sessions >= sessions + 2 && fake.concurrent === 0, 20000, 'two more polls');
+    const lastQuit = fake.commands.lastIndexOf('QUIT');
+    const previousQuit = fake.commands.lastIndexOf('QUIT', lastQuit - 1);
+    assert.ok(previousQuit >= from);
+    assert.deepEqual(fake.commands.slice(previousQuit + 1, lastQuit + 1), ['CAPA', 'USER pop', 'PASS ***', 'UIDL', 'QUIT']);
+  });
+
   it('wrong password: needs new credentials, recovers when the password works again', async () => {
     fake.add('u1', message('hello'));
     fake.password = 'changed';
