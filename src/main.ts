@@ -16,6 +16,8 @@ import { SenderRegistry } from './submit/senders';
 import { SmtpRelayFactory } from './submit/relay';
 import { PgOutbox } from './store/outbox';
 import { PgSendingAccounts } from './store/sending-accounts';
+import { PgUrlauthKeys } from './store/urlauth-keys';
+import { UrlAuthority } from './imap/urlauth/authority';
 import { PgBackendSync } from './store/pg-backend-sync';
 import { withBodyFetcher } from './store/body-cache';
 import { SyncEngine, type SyncOptions } from './sync/engine';
@@ -75,6 +77,8 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
       ...overrides.sync,
     });
     const store = withBodyFetcher(new PgMailStore(database.dataSource, bus), sync);
+    // URLAUTH serves IMAP (GENURLAUTH, URLFETCH, CATENATE) and BURL on submission.
+    const urlauth = new UrlAuthority(store, new PgUrlauthKeys(database.dataSource, masterKey.key));
     const certificate = await ensureCertificate(dataDir, config.tlsCert, config.tlsKey);
     if (certificate.generated) log.warn(`generated a self-signed TLS certificate: ${certificate.certPath}`);
     const imap = await startImapServer(
@@ -86,6 +90,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
         tls: readCertificate(certificate),
         allowPlaintextAuth: config.allowPlaintextAuth,
         loopbackIsSecure: overrides.loopbackIsSecure,
+        urlauth,
       },
       {
         host: config.listen,
@@ -116,6 +121,15 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
           allowPlaintextAuth: config.allowPlaintextAuth,
           loopbackIsSecure: overrides.loopbackIsSecure,
           onQueued: () => worker.kick(),
+          burl: {
+            // RFC 4468: the submission server fetches as the "submit+" identity of the user.
+            async resolve(user, url) {
+              const part = await urlauth.fetchAuthorized(url, { kind: 'submit', user });
+              return part.wholeMessage && part.ownerId === user.id
+                ? { bytes: part.bytes, draft: { mailboxId: part.mailboxId, uid: part.uid } }
+                : { bytes: part.bytes };
+            },
+          },
         },
         {
           host: config.listen,

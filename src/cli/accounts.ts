@@ -8,6 +8,7 @@ import { openDatabase } from '../store/database';
 import { InProcessEventBus } from '../store/event-bus';
 import { PgBackendSync, type BackendAccountRow } from '../store/pg-backend-sync';
 import { encryptCredentials, loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
+import { readStdin } from './users';
 
 async function withSync<T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -22,12 +23,6 @@ async function withSync<T>(work: (sync: PgBackendSync, masterKey: Buffer) => Pro
     await bus.close();
     await db.close();
   }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
 /** `60`, `60s`, `5m`, `1h` -> seconds. */

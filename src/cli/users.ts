@@ -19,7 +19,8 @@ async function withStore<T>(work: (store: MailStore) => Promise<T>): Promise<T> 
   }
 }
 
-async function readStdin(): Promise<string> {
+/** The whole of standard input, less one final line break (passwords). */
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');

@@ -7,6 +7,8 @@ export interface CapabilityContext {
   secure: boolean;
   tlsAvailable: boolean;
   tlsActive: boolean;
+  /** URLAUTH is wired (it also resolves CATENATE's URLs). */
+  urlauth?: boolean;
 }
 
 /** Extensions available in every state once logged in (and announced before, as RFC 5550 asks). */
@@ -46,6 +48,7 @@ const EXTENSIONS = [
 
 export function capabilities(ctx: CapabilityContext): string[] {
   const caps = [...EXTENSIONS];
+  if (ctx.urlauth) caps.push('CATENATE', 'URLAUTH');
   if (!ctx.authenticated) {
     if (ctx.tlsAvailable && !ctx.tlsActive) caps.push('STARTTLS');
     if (ctx.secure) caps.push('AUTH=PLAIN');

@@ -1,5 +1,6 @@
 // What the IMAP layer needs from the rest of memgate, handed in by the composition root.
 import type { EventBus, MailStore } from '../core/ports';
+import type { UrlAuthority } from './urlauth/authority';
 
 export interface ImapLimits {
   maxLineLength: number;
@@ -30,6 +31,8 @@ export interface ImapContext {
   allowPlaintextAuth: boolean;
   /** Treat loopback connections as secure (default); tests turn it off to see LOGINDISABLED. */
   loopbackIsSecure?: boolean;
+  /** URLAUTH (RFC 4467) and the URLs of CATENATE; absent = neither is offered. */
+  urlauth?: UrlAuthority;
 }
 
 export const DEFAULT_LIMITS: ImapLimits = {

@@ -94,6 +94,7 @@ export class Session {
       secure: this.secure,
       tlsAvailable: this.ctx.tls !== null,
       tlsActive: this.transport.tlsActive,
+      urlauth: this.ctx.urlauth !== undefined,
     });
   }
 

@@ -7,10 +7,11 @@ import { clientFlags } from '../flags';
 import { formatSequence } from '../wire/sequence';
 import { destination } from './copy';
 import { summaryText } from '../fetch/summary';
+import { assembleCatenate, parseCatenate, type CatenatePart } from '../catenate';
 
 interface AppendArgs {
   mailbox: string;
-  messages: AppendInput[];
+  messages: Array<AppendInput & { catenate?: CatenatePart[] }>;
 }
 
 export default command<AppendArgs>({
@@ -19,7 +20,7 @@ export default command<AppendArgs>({
   parse(p) {
     p.sp();
     const mailbox = p.mailbox();
-    const messages: AppendInput[] = [];
+    const messages: AppendArgs['messages'] = [];
     while (p.take(' ')) {
       let flags: string[] = [];
       let internalDate: Date | undefined;
@@ -40,6 +41,12 @@ export default command<AppendArgs>({
         messages.push({ raw, flags, internalDate });
         continue;
       }
+      if (p.matchWord('CATENATE')) {
+        // RFC 4469: assembled in handle(), once the URLs can be resolved.
+        p.sp();
+        messages.push({ raw: Buffer.alloc(0), flags, internalDate, catenate: parseCatenate(p) });
+        continue;
+      }
       if (!p.atLiteral()) p.fail('Expected a message literal');
       const raw = p.literal();
       messages.push({ raw, flags, internalDate });
@@ -49,6 +56,7 @@ export default command<AppendArgs>({
     return { mailbox, messages };
   },
   async handle(session, { mailbox, messages }) {
+    for (const m of messages) if (m.catenate) m.raw = await assembleCatenate(session, m.catenate);
     for (const m of messages) {
       if (m.raw.length === 0) throw new MemgateError('Empty message', { imapCode: 'CANNOT' });
     }

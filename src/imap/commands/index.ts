@@ -32,6 +32,9 @@ import { fetch, uidFetch } from './fetch';
 import { sort, uidSort } from './sort';
 import compress from './compress';
 import unauthenticate from './unauthenticate';
+import genurlauth from './genurlauth';
+import resetkey from './resetkey';
+import urlfetch from './urlfetch';
 
 export type { CommandResult } from './types';
 
@@ -76,6 +79,9 @@ const ALL: Array<Command<unknown>> = [
   uidSort,
   compress,
   unauthenticate,
+  genurlauth,
+  resetkey,
+  urlfetch,
 ];
 
 export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(ALL.map((c) => [c.name, c]));
