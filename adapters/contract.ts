@@ -20,13 +20,39 @@ export interface BackendCapabilities {
   changeCursors: boolean;
   /** A message can be deleted at the backend (POP3: only when the account asks for it). */
   delete: boolean;
+  /**
+   * Write-backs take effect only when the session is closed (POP3 DELE + QUIT), so the
+   * queue entries are completed after close(); otherwise each is completed as it succeeds.
+   * Default false.
+   */
+  commitOnClose?: boolean;
+  /**
+   * The backend's folders are mirrored both ways: backend folders become mailboxes, and
+   * mailboxes the client creates, renames or deletes under the account are changed at the
+   * backend; messages the client copies, moves or appends into them are written back.
+   * Needs `folders`. Default false.
+   */
+  mirrorFolders?: boolean;
 }
+
+/**
+ * Which flags the backend keeps (and so reports authoritatively): the sync engine takes
+ * these from the backend's reports and keeps every other flag in the shadow store only
+ * (POP3: none; Graph: \Seen, \Flagged and categories; \Answered stays in the gateway).
+ */
+export type FlagOwnership = (flag: string) => boolean;
 
 /** A backend folder or label with an id that stays the same across renames. */
 export interface BackendFolder {
   id: string;
+  /** The folder's own name (one level; the engine builds the path from parentId). */
   name: string;
+  /** The parent folder's id; null or absent for a top-level folder. */
+  parentId?: string | null;
+  /** RFC 6154 attribute (\Sent, \Drafts, \Trash, \Junk, \Archive, \All...). */
   specialUse?: string | null;
+  /** The account's inbox: shown as INBOX (or <label>/INBOX). */
+  inbox?: boolean;
 }
 
 /** One message as a listing reports it. `id` is stable for as long as the backend keeps it. */
@@ -40,11 +66,20 @@ export interface ListedMessage {
   sha256?: string;
 }
 
-/** Typed changes for backends that have change cursors (Graph delta, Gmail history). */
+/**
+ * Typed changes for backends that have change cursors (Graph delta, Gmail history). Ids are
+ * per folder: a backend with labels reports a message once per label (folder) it carries,
+ * and a message in two folders is two shadow messages. The engine applies them
+ * idempotently: `created` for a message it already shows is a flag report; `deleted` for one
+ * it does not know is nothing; without `labels`, `created` in one folder for a message shown
+ * in another is a move (the content and its cached body stay).
+ */
 export type BackendChange =
   | { kind: 'created'; folderId: string; message: ListedMessage }
+  /** `flags`: what the backend holds now (only flags it owns are taken from it). */
   | { kind: 'flags'; folderId: string; id: string; flags: string[] }
-  | { kind: 'moved'; fromFolderId: string; toFolderId: string; id: string }
+  /** `toId`: the id in the destination when the backend gives a new one; `flags` if known. */
+  | { kind: 'moved'; fromFolderId: string; toFolderId: string; id: string; toId?: string; flags?: string[] }
   | { kind: 'deleted'; folderId: string; id: string };
 
 /**
@@ -53,15 +88,42 @@ export type BackendChange =
  * engine reconciles by backend id.
  */
 export type ChangeSet =
-  | { kind: 'delta'; changes: BackendChange[]; cursor: string }
-  | { kind: 'snapshot'; folderId: string; messages: ListedMessage[]; cursor: string | null };
+  /**
+   * `more`: the backend has further pages; the engine applies this one, saves the cursor
+   * (which then points at the next page) and asks again at once.
+   */
+  | { kind: 'delta'; changes: BackendChange[]; cursor: string; more?: boolean }
+  /**
+   * A full listing: also what a cursor backend returns after losing its cursor (Graph 410,
+   * an expired Gmail history id). Known ids keep their UIDs (invariant 1), unknown ones are
+   * added, missing ones expunged; `flags`, when given, update the flags the backend owns.
+   */
+  | { kind: 'snapshot'; folderId: string; messages: ListedMessage[]; cursor: string | null; reason?: string };
 
-/** Client changes the sync engine replays to the backend (the write-back queue). */
+/**
+ * Client changes the sync engine replays to the backend (the write-back queue), in the
+ * order the client made them. Flags are only those the adapter owns (FlagOwnership).
+ */
 export type WriteBackOp =
   | { kind: 'expunge'; folderId: string; id: string }
-  | { kind: 'flags'; folderId: string; id: string; add: string[]; remove: string[] }
+  /** `flags`: the message's whole set of owned flags after the change (for replace-style APIs). */
+  | { kind: 'flags'; folderId: string; id: string; add: string[]; remove: string[]; flags?: string[] }
   | { kind: 'move'; fromFolderId: string; toFolderId: string; id: string }
-  | { kind: 'append'; folderId: string; raw: Buffer; flags: string[] };
+  | { kind: 'copy'; fromFolderId: string; toFolderId: string; id: string; flags?: string[] }
+  /** `retry`: an earlier attempt may have reached the backend (avoid a second copy). */
+  | { kind: 'append'; folderId: string; raw: Buffer; flags: string[]; internalDate?: Date; retry?: boolean }
+  /** `parentId` null: top level. */
+  | { kind: 'createFolder'; name: string; parentId: string | null }
+  | { kind: 'renameFolder'; folderId: string; name: string; parentId: string | null }
+  | { kind: 'deleteFolder'; folderId: string };
+
+/** What applying an op produced at the backend (new ids the engine binds). */
+export interface WriteBackResult {
+  /** move, copy, append: the message's id in the destination folder. */
+  id?: string;
+  /** createFolder: the new folder's id. */
+  folderId?: string;
+}
 
 /** Why a backend operation failed; the sync engine maps these to account states. */
 export type AdapterErrorKind =
@@ -110,7 +172,7 @@ export interface BackendSession {
   /** Raw MIME, byte-exact, one message at a time, in the order given. */
   fetchRaw(folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void>;
   /** Applies one client change; applying it twice has the effect of applying it once. */
-  apply(op: WriteBackOp): Promise<void>;
+  apply(op: WriteBackOp): Promise<WriteBackResult | void>;
   /** Commits and ends the session (POP3 QUIT). */
   close(): Promise<void>;
   /** Ends the session without committing anything (connection dropped on purpose). */
@@ -125,6 +187,37 @@ export interface BackendAdapter {
   /** Checks that the account can be served (used on `account add`). */
   probe(): Promise<void>;
   readonly stats: TrafficStats;
+  /** Flags the backend keeps; absent: none (everything lives in the shadow store). */
+  readonly ownsFlag?: FlagOwnership;
+  /**
+   * Push (capabilities.push): asks the backend to notify `url` about changes. Returns what
+   * must be kept to renew or verify the subscription (opaque to the engine).
+   */
+  subscribe?(request: PushRequest): Promise<PushSubscription>;
+  /** Renews (or re-creates when lost) a subscription before it expires. */
+  renew?(subscription: PushSubscription, request: PushRequest): Promise<PushSubscription>;
+  /** Parses one push delivery: the folders to sync now, or null when it is not genuine. */
+  parsePush?(body: Buffer, subscription: PushSubscription): PushTrigger | null;
+  /** Releases held resources (timers, connection pools). */
+  dispose?(): void;
+}
+
+export interface PushRequest {
+  /** Where the backend posts notifications (memgate's HTTP listener). */
+  url: string;
+  /** A secret the backend echoes in each notification (Graph clientState). */
+  secret: string;
+}
+
+export interface PushSubscription {
+  id: string;
+  expiresAt: Date;
+  secret: string;
+}
+
+/** What a push delivery asks for: sync these folders now (all folders when empty). */
+export interface PushTrigger {
+  folderIds: string[];
 }
 
 /** Builds an adapter from an account's settings and decrypted credentials. */
@@ -134,4 +227,9 @@ export interface AdapterAccount {
   id: string;
   settings: Record<string, unknown>;
   credentials: Record<string, string>;
+  /**
+   * Saves credentials that changed (a rotated refresh token): the engine stores them
+   * encrypted before resolving. Absent where nothing can be saved (a probe before add).
+   */
+  saveCredentials?: (credentials: Record<string, string>) => Promise<void>;
 }

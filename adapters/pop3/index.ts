@@ -157,7 +157,11 @@ class Pop3Session implements BackendSession {
       case 'flags':
         return; // POP3 keeps no flags; they live in the shadow store
       case 'move':
+      case 'copy':
       case 'append':
+      case 'createFolder':
+      case 'renameFolder':
+      case 'deleteFolder':
         throw new AdapterError('unsupported', `POP3 cannot ${op.kind}`);
       default: {
         const never: never = op;
@@ -194,6 +198,8 @@ export class Pop3Adapter implements BackendAdapter {
       push: false,
       changeCursors: false,
       delete: this.settings.deleteOnExpunge === true,
+      // DELE takes effect at QUIT.
+      commitOnClose: true,
     };
   }
 
