@@ -12,6 +12,7 @@
 // through zlib's raw deflate with a sync flush per answer, as COMPRESS=DEFLATE would send them:
 // an estimate of the compressed size, not a measurement of a COMPRESS session.
 import { deflateRawSync, constants } from 'node:zlib';
+import { RawClient } from '../test/support/raw-client';
 import { ImapConn } from './lib/imap-conn';
 import { forkMemgate, machineInfo } from './lib/harness';
 
@@ -90,6 +91,29 @@ async function visit(port: number, name: string, commands: string[]): Promise<Vi
   return { name, roundTrips: 1, bytesOut: out.length, bytesIn, deflated, summary };
 }
 
+/**
+ * The QRESYNC visit with COMPRESS=DEFLATE, measured on the wire: LOGIN and COMPRESS in one
+ * write (the client may not compress before COMPRESS's OK), then ENABLE + SELECT (QRESYNC)
+ * compressed in one write: two round trips after the greeting.
+ */
+async function compressedVisit(port: number, uidValidity: number, modseq: number): Promise<Visit> {
+  const c = await RawClient.connect(port, { keepRecent: true });
+  const inBefore = c.wireBytesIn;
+  const outBefore = c.wireBytesOut;
+  c.write(`l LOGIN ${USER} ${PASSWORD}\r\n`);
+  const z = await c.compress('z');
+  if (!/^l OK/m.test(z) || !/^z OK/m.test(z)) throw new Error(`LOGIN/COMPRESS failed: ${z}`);
+  c.write(`e ENABLE QRESYNC\r\nq SELECT INBOX (QRESYNC (${uidValidity} ${modseq}))\r\n`);
+  const r = await c.untilTagged('q');
+  if (!/^q OK/m.test(r)) throw new Error(`compressed QRESYNC SELECT failed: ${r.slice(-200)}`);
+  const bytesIn = c.wireBytesIn - inBefore;
+  const bytesOut = c.wireBytesOut - outBefore;
+  const vanished = /^\* VANISHED \(EARLIER\) (\S+)/m.exec(r)?.[1] ?? '';
+  const fetches = (r.match(/^\* \d+ FETCH/gm) ?? []).length;
+  c.close();
+  return { name: 'QRESYNC + COMPRESS (measured)', roundTrips: 2, bytesOut, bytesIn, deflated: bytesIn, summary: `VANISHED ${vanished}, ${fetches} FETCH` };
+}
+
 async function main(): Promise<void> {
   console.log(machineInfo());
   const server = await forkMemgate([[USER, PASSWORD]]);
@@ -115,6 +139,7 @@ async function main(): Promise<void> {
     const visits = [
       await visit(server.port, 'QRESYNC', [login, 'ENABLE QRESYNC', `SELECT INBOX (QRESYNC (${uidValidity} ${modseq}))`]),
       await visit(server.port, 'full flag resync', [login, 'SELECT INBOX', 'UID FETCH 1:* (FLAGS)']),
+      await compressedVisit(server.port, uidValidity, modseq),
     ];
     console.log(`\n${N} messages, ${CHANGES} changes; bytes after the greeting, both directions counted separately\n`);
     console.log('| visit | round trips after greeting | client bytes | server bytes | server bytes, deflated (estimate) | untagged |');
