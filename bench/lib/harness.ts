@@ -6,8 +6,11 @@ import type { MemoryReport } from './server-child';
 
 export interface ForkedMemgate {
   port: number;
+  submissionPort: number;
   child: ChildProcess;
   memory(gc?: boolean): Promise<MemoryReport>;
+  /** Lets `user` send as `addresses` through an SMTP relay on loopback `relayPort`. */
+  setupSending(user: string, addresses: string[], relayPort: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,11 +52,15 @@ export async function forkMemgate(users: Array<[string, string]>): Promise<Forke
     });
     return Promise.race([p, exited]);
   };
-  const ready = await request<{ port: number }>({ type: 'start', users }, 'ready');
+  const ready = await request<{ port: number; submissionPort: number }>({ type: 'start', users }, 'ready');
   return {
     port: ready.port,
+    submissionPort: ready.submissionPort,
     child,
     memory: (gc = true) => request<MemoryReport>({ type: 'memory', gc }, 'memory'),
+    async setupSending(user, addresses, relayPort) {
+      await request({ type: 'sending', user, addresses, relayPort }, 'sending');
+    },
     async stop() {
       if (child.exitCode !== null) return;
       await request({ type: 'stop' }, 'stopped', 60_000).catch((err: unknown) => {

@@ -2,11 +2,13 @@
 // client's work neither steals the server's event loop nor shows in its memory figures.
 // It starts the test server (fresh database on the embedded PostgreSQL), creates the
 // users asked for, and answers the parent over IPC:
-//   -> { type: 'start', users: [[name, password], ...] }   <- { type: 'ready', port }
+//   -> { type: 'start', users: [[name, password], ...] }   <- { type: 'ready', port, submissionPort }
+//   -> { type: 'sending', user, addresses, relayPort }     <- { type: 'sending' }
 //   -> { type: 'memory', gc: boolean }                     <- { type: 'memory', usage, sessions }
 //   -> { type: 'stop' }                                    <- { type: 'stopped' } then exit
 import { startTestServer, type TestServer } from '../../test/support/server';
 import { mochaHooks } from '../../test/support/setup';
+import { PgSendingAccounts } from '../../src/store/sending-accounts';
 
 export interface MemoryReport {
   type: 'memory';
@@ -16,7 +18,11 @@ export interface MemoryReport {
   sessions: number;
 }
 
-type Request = { type: 'start'; users: Array<[string, string]> } | { type: 'memory'; gc: boolean } | { type: 'stop' };
+type Request =
+  | { type: 'start'; users: Array<[string, string]> }
+  | { type: 'memory'; gc: boolean }
+  | { type: 'sending'; user: string; addresses: string[]; relayPort: number }
+  | { type: 'stop' };
 
 let server: TestServer | null = null;
 
@@ -48,7 +54,16 @@ process.on('message', (msg: Request) => {
       if (msg.type === 'start') {
         server = await startTestServer();
         for (const [name, password] of msg.users) await server.addUser(name, password);
-        send({ type: 'ready', port: server.port });
+        send({ type: 'ready', port: server.port, submissionPort: server.memgate.submission.port });
+      } else if (msg.type === 'sending') {
+        // The user's primary account sends as these addresses through a relay on loopback.
+        const user = (await server!.memgate.store.listUsers()).find((u) => u.name === msg.user);
+        if (!user) throw new Error(`no user ${msg.user}`);
+        await new PgSendingAccounts(server!.memgate.database.dataSource).updateSubmissionSettings(user.id, {
+          addresses: msg.addresses,
+          smtpRelay: { host: '127.0.0.1', port: msg.relayPort },
+        });
+        send({ type: 'sending' });
       } else if (msg.type === 'memory') {
         if (msg.gc) await gcHard();
         const report: MemoryReport = { type: 'memory', usage: process.memoryUsage(), cpu: process.cpuUsage(), sessions: server?.memgate.imap.sessions() ?? 0 };
