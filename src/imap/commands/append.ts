@@ -56,11 +56,12 @@ export default command<AppendArgs>({
     return { mailbox, messages };
   },
   async handle(session, { mailbox, messages }) {
+    // A missing destination is [TRYCREATE] before any CATENATE URL is looked at (RFC 4469 5).
+    const dest = await destination(session, mailbox);
     for (const m of messages) if (m.catenate) m.raw = await assembleCatenate(session, m.catenate);
     for (const m of messages) {
       if (m.raw.length === 0) throw new MemgateError('Empty message', { imapCode: 'CANNOT' });
     }
-    const dest = await destination(session, mailbox);
     // The bytes are in hand now: derive ENVELOPE/BODYSTRUCTURE once, so no FETCH ever
     // has to load and parse the message for them.
     const withSummaries = messages.map((m) => ({ ...m, summary: summaryText(m.raw) }));

@@ -53,7 +53,8 @@ export class UrlAuthority {
       throw new BadUrlError(urlText, 'not an absolute rump URL with ;URLAUTH=');
     }
     if (!url.owner || url.owner.toLowerCase() !== user.name.toLowerCase()) throw new BadUrlError(urlText, 'not your URL');
-    if (url.uidValidity === null) throw new BadUrlError(urlText, 'UIDVALIDITY is required');
+    // No ;UIDVALIDITY is accepted (as Dovecot does): the key is per mailbox, so a mailbox
+    // deleted and recreated under the same name gets a new key and old URLs stop working.
     const found = await this.locate(user.id, url, urlText);
     return `${url.rump}:INTERNAL:${await this.token(user.id, found.mailboxId, url.rump)}`;
   }
