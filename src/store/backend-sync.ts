@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { MemgateError } from '../core/errors';
 import { allocate } from './messages';
+import { normaliseFlags, sameFlags } from './flags';
 import type { Sql } from './sql';
 
 /** The lease was lost (expired and taken by another process): nothing was applied. */
@@ -35,6 +36,8 @@ export interface SnapshotInput {
   bodies: ReadonlyMap<string, Buffer>;
   /** The adapter's cursor for this folder, saved with the changes it describes. */
   cursor?: string | null;
+  /** Flags the backend keeps: listed flags of known messages update these (a full resync). */
+  owns?: (flag: string) => boolean;
 }
 
 export interface SnapshotResult {
@@ -50,6 +53,8 @@ export interface SnapshotResult {
   freedContentIds: string[];
   /** True when every id known before vanished and none of the listed ones was known. */
   renumbered: boolean;
+  /** Known messages whose owned flags the listing changed. */
+  flagged: { uids: number[]; modseq: number };
 }
 
 export const sha256Hex = (raw: Buffer): string => createHash('sha256').update(raw).digest('hex');
@@ -68,7 +73,7 @@ export async function knownMessages(sql: Sql, accountId: string, folderId: strin
   const rows = await sql.rows<{ backend_id: string; state: 'present' | 'hidden'; mailbox_id: string | null; uid: number | null; content_id: string | null; sha256: string | null }>(
     `SELECT b.backend_id, b.state, b.mailbox_id, b.uid, b.content_id, c.sha256
        FROM backend_messages b LEFT JOIN message_contents c ON c.id = b.content_id
-      WHERE b.account_id = $1 AND b.folder_id = $2`,
+      WHERE b.account_id = $1 AND b.folder_id = $2 AND b.backend_id NOT LIKE 'pending:%'`,
     [accountId, folderId],
   );
   return rows.map((r) => ({ backendId: r.backend_id, state: r.state, mailboxId: r.mailbox_id, uid: r.uid, contentId: r.content_id, sha256: r.sha256 }));
@@ -107,7 +112,7 @@ export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<Sna
       stillAdded.push(id);
       continue;
     }
-    await sql.rows('UPDATE backend_messages SET backend_id = $3 WHERE account_id = $1 AND backend_id = $2', [input.accountId, match.backendId, id]);
+    await sql.rows('UPDATE backend_messages SET backend_id = $3 WHERE account_id = $1 AND folder_id = $4 AND backend_id = $2', [input.accountId, match.backendId, id, input.folderId]);
     rebound.add(match.backendId);
   }
 
@@ -133,7 +138,7 @@ export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<Sna
     }
   }
   if (gone.length > 0) {
-    await sql.rows('DELETE FROM backend_messages WHERE account_id = $1 AND backend_id = ANY($2::text[])', [input.accountId, gone.map((g) => g.backendId)]);
+    await sql.rows('DELETE FROM backend_messages WHERE account_id = $1 AND folder_id = $3 AND backend_id = ANY($2::text[])', [input.accountId, gone.map((g) => g.backendId), input.folderId]);
   }
 
   // New ones, in the backend's order: UIDs ascend in the order the gateway learned of them.
@@ -156,9 +161,9 @@ export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<Sna
     const now = new Date();
     await sql.rows(
       `INSERT INTO mailbox_messages (mailbox_id, uid, user_id, content_id, modseq, flags, internal_date, size)
-       SELECT $1, m.uid, $2, m.content_id, $3, '{}', m.internal_date, m.size
-         FROM unnest($4::int[], $5::bigint[], $6::timestamptz[], $7::int[]) AS m(uid, content_id, internal_date, size)`,
-      [mailbox.id, userId, modseq, addedUids, contentIds, stillAdded.map((id) => byId.get(id)!.internalDate ?? now), sizes],
+       SELECT $1, m.uid, $2, m.content_id, $3, ARRAY(SELECT jsonb_array_elements_text(m.flags)), m.internal_date, m.size
+         FROM unnest($4::int[], $5::bigint[], $6::timestamptz[], $7::int[], $8::jsonb[]) AS m(uid, content_id, internal_date, size, flags)`,
+      [mailbox.id, userId, modseq, addedUids, contentIds, stillAdded.map((id) => byId.get(id)!.internalDate ?? now), sizes, stillAdded.map((id) => JSON.stringify(normaliseFlags(byId.get(id)!.flags ?? [])))],
     );
     await sql.rows(
       `INSERT INTO backend_messages (account_id, backend_id, user_id, folder_id, mailbox_id, uid, content_id, state)
@@ -167,11 +172,13 @@ export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<Sna
       [input.accountId, userId, input.folderId, mailbox.id, stillAdded, addedUids, contentIds],
     );
   }
+  const flagged = input.owns ? await refreshOwnedFlags(sql, input.accountId, mailbox.id, input.messages, input.owns) : { uids: [], modseq: 0 };
   await sql.rows(
     `UPDATE account_sync SET cursor = jsonb_set(coalesce(cursor, '{}'::jsonb), ARRAY[$2::text], to_jsonb($3::text)) WHERE account_id = $1`,
     [input.accountId, input.folderId, input.cursor ?? null],
   );
   return {
+    flagged,
     userId,
     mailboxId: mailbox.id,
     added: { uids: addedUids, modseq: addedModseq },
@@ -310,4 +317,37 @@ export async function bodyNeededBeforeDelete(sql: Sql, accountId: string, backen
     [accountId, backendId],
   );
   return row?.content_id ?? null;
+}
+
+/** After a full listing: owned flags of messages already shown follow the backend (unless a client change is queued). */
+async function refreshOwnedFlags(
+  sql: Sql,
+  accountId: string,
+  mailboxId: string,
+  messages: readonly ListedForApply[],
+  owns: (flag: string) => boolean,
+): Promise<{ uids: number[]; modseq: number }> {
+  const listed = new Map(messages.filter((m) => m.flags).map((m) => [m.id, m.flags!]));
+  if (listed.size === 0) return { uids: [], modseq: 0 };
+  const rows = await sql.rows<{ backend_id: string; uid: number; flags: string[] }>(
+    `SELECT b.backend_id, mm.uid, mm.flags FROM backend_messages b JOIN mailbox_messages mm ON mm.mailbox_id = b.mailbox_id AND mm.uid = b.uid
+      WHERE b.account_id = $1 AND b.mailbox_id = $2 AND b.state = 'present'
+        AND NOT EXISTS (SELECT 1 FROM writeback_queue q WHERE q.account_id = $1 AND q.op->>'kind' = 'flags' AND q.op->>'id' = b.backend_id)`,
+    [accountId, mailboxId],
+  );
+  const updates: Array<{ uid: number; flags: string[] }> = [];
+  for (const r of rows) {
+    const reported = listed.get(r.backend_id);
+    if (!reported) continue;
+    const merged = normaliseFlags([...r.flags.filter((f) => !owns(f)), ...reported.filter((f) => owns(f))]);
+    if (!sameFlags(merged, r.flags)) updates.push({ uid: r.uid, flags: merged });
+  }
+  if (updates.length === 0) return { uids: [], modseq: 0 };
+  const { modseq } = await allocate(sql, mailboxId, 0);
+  await sql.rows(
+    `UPDATE mailbox_messages m SET flags = ARRAY(SELECT jsonb_array_elements_text(u.flags)), modseq = $2
+       FROM unnest($3::int[], $4::jsonb[]) AS u(uid, flags) WHERE m.mailbox_id = $1 AND m.uid = u.uid`,
+    [mailboxId, modseq, updates.map((u) => u.uid), updates.map((u) => JSON.stringify(u.flags))],
+  );
+  return { uids: updates.map((u) => u.uid).sort((a, b) => a - b), modseq };
 }

@@ -14,12 +14,18 @@ import {
   type NewBackendAccount,
 } from './backend-accounts';
 import * as sync from './backend-sync';
+import { applyDelta, type DeltaInput, type DeltaResult } from './backend-deltas';
+import * as folders from './backend-folders';
+import * as writeback from './backend-writeback';
 import { collectGarbage } from './messages';
 import { autocommit, inTransaction, type Sql } from './sql';
 
 export type { AccountCounts, BackendAccountRow, NewBackendAccount } from './backend-accounts';
 export type { KnownMessage, QueuedOp, SnapshotInput, SnapshotResult, UncachedBody } from './backend-sync';
 export { LeaseLostError, diffListing, sha256Hex } from './backend-sync';
+export type { DeltaChange, DeltaInput, DeltaResult } from './backend-deltas';
+export type { MirroredFolder, ClientFolderChanges } from './backend-folders';
+export { backendPaths, folderLeaf } from './backend-folders';
 
 export class PgBackendSync {
   constructor(
@@ -81,11 +87,83 @@ export class PgBackendSync {
     if (result.added.uids.length > 0) {
       events.push({ kind: 'MessageNew', userId: result.userId, mailboxId: result.mailboxId, uids: result.added.uids, modseq: result.added.modseq });
     }
+    if (result.flagged.uids.length > 0) {
+      events.push({ kind: 'FlagsSet', userId: result.userId, mailboxId: result.mailboxId, uids: result.flagged.uids, modseq: result.flagged.modseq });
+    }
     await this.publish(events);
     if (result.freedContentIds.length > 0) {
       await this.read((sql) => collectGarbage(sql, result.userId, result.freedContentIds)).catch(() => undefined);
     }
     return result;
+  }
+
+  /** Applies typed changes (and the cursors they lead to) in one transaction, then announces them. */
+  async applyDelta(input: DeltaInput): Promise<DeltaResult> {
+    const result = await this.tx((sql) => applyDelta(sql, input));
+    await this.publish(result.events);
+    if (result.freedContentIds.length > 0) {
+      await this.read((sql) => collectGarbage(sql, result.userId, result.freedContentIds)).catch(() => undefined);
+    }
+    return result;
+  }
+
+  setSyncCapabilities(accountId: string, mirrorFolders: boolean, serverFlags: boolean): Promise<void> {
+    return this.read((sql) => folders.setSyncCapabilities(sql, accountId, mirrorFolders, serverFlags));
+  }
+
+  /** Applies the backend's folder list to the account's mailboxes, then announces the changes. */
+  async pullFolders(accountId: string, list: readonly folders.MirroredFolder[]): Promise<folders.PulledFolders> {
+    const result = await this.tx((sql) => folders.pullFolders(sql, accountId, list));
+    await this.publish(result.events);
+    return result;
+  }
+
+  clientFolderChanges(accountId: string): Promise<folders.ClientFolderChanges> {
+    return this.read((sql) => folders.clientFolderChanges(sql, accountId));
+  }
+
+  bindCreatedFolder(accountId: string, mailboxId: string, folderId: string, backendPath: string): Promise<void> {
+    return this.tx((sql) => folders.bindCreatedFolder(sql, accountId, mailboxId, folderId, backendPath));
+  }
+
+  agreeRename(accountId: string, oldName: string, name: string, oldPath: string, path: string): Promise<void> {
+    return this.tx((sql) => folders.agreeRename(sql, accountId, oldName, name, oldPath, path));
+  }
+
+  agreedPath(accountId: string, folderId: string): Promise<string | null> {
+    return this.read((sql) => folders.agreedPath(sql, accountId, folderId));
+  }
+
+  mirroredFolderIds(accountId: string): Promise<string[]> {
+    return this.read((sql) => folders.mirroredFolderIds(sql, accountId));
+  }
+
+  forgetFolder(accountId: string, folderId: string): Promise<void> {
+    return this.tx((sql) => folders.forgetFolder(sql, accountId, folderId));
+  }
+
+  appendSource(accountId: string, folderId: string, placeholder: string): Promise<writeback.AppendSource | null> {
+    return this.read((sql) => writeback.appendSource(sql, accountId, folderId, placeholder));
+  }
+
+  currentFlags(accountId: string, folderId: string, id: string): Promise<string[] | null> {
+    return this.read((sql) => writeback.currentFlags(sql, accountId, folderId, id));
+  }
+
+  completeWithBinding(accountId: string, queueId: string, binding: { folderId: string; placeholder: string; id: string } | null): Promise<void> {
+    return this.tx((sql) => writeback.completeWithBinding(sql, accountId, queueId, binding));
+  }
+
+  dropPlaceholder(accountId: string, folderId: string, placeholder: string): Promise<void> {
+    return this.read((sql) => writeback.dropPlaceholder(sql, accountId, folderId, placeholder));
+  }
+
+  saveCredentials(accountId: string, credentials: Buffer): Promise<void> {
+    return this.read((sql) => writeback.saveCredentials(sql, accountId, credentials));
+  }
+
+  presentIds(accountId: string): Promise<Map<string, Set<string>>> {
+    return this.read((sql) => writeback.presentIds(sql, accountId));
   }
 
   uncachedBodies(accountId: string, limit: number): Promise<sync.UncachedBody[]> {

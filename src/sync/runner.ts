@@ -3,7 +3,10 @@
 // newest first, and serves on-demand body fetches from its open session.
 import { AdapterError, type AdapterFactory, type BackendAdapter, type BackendSession, type WriteBackOp } from '../../adapters/contract';
 import { LeaseLostError, type BackendAccountRow, type PgBackendSync } from '../store/pg-backend-sync';
-import { decryptCredentials } from './credentials';
+import { decryptCredentials, encryptCredentials } from './credentials';
+import { syncCursorFolders } from './deltas';
+import { mirrorFolders, pushFolderDeletes } from './mirror';
+import { replayWriteBack } from './writeback';
 import type { SyncOptions } from './engine';
 import { nextAfterFailure, nextAfterSuccess } from './schedule';
 
@@ -16,6 +19,8 @@ export interface SyncLogger {
 
 /** The single folder of backends without folders (POP3). */
 const INBOX_FOLDER = 'INBOX';
+/** A cursor backend's poll stops caching bodies after this long and polls again soon. */
+const FILL_BUDGET_MS = 10_000;
 /** Above this many new ids in a poll that also lost ids, no bodies are fetched to match them. */
 const MAX_REMATCH = 2000;
 
@@ -27,11 +32,17 @@ interface Demand {
   reject: (err: unknown) => void;
 }
 
-function adapterFor(row: BackendAccountRow, adapters: Readonly<Record<string, AdapterFactory>>, masterKey: Buffer): BackendAdapter {
+function adapterFor(row: BackendAccountRow, adapters: Readonly<Record<string, AdapterFactory>>, masterKey: Buffer, store: PgBackendSync): BackendAdapter {
   const factory = adapters[row.kind];
   if (!factory) throw new AdapterError('unsupported', `no adapter for ${row.kind} accounts in this build`);
   if (!row.credentials) throw new AdapterError('auth', 'account has no stored credentials');
-  return factory({ id: row.id, settings: row.settings, credentials: decryptCredentials(masterKey, row.credentials) });
+  return factory({
+    id: row.id,
+    settings: row.settings,
+    credentials: decryptCredentials(masterKey, row.credentials),
+    // Rotated refresh tokens: stored (encrypted) before the adapter uses them.
+    saveCredentials: (credentials) => store.saveCredentials(row.id, encryptCredentials(masterKey, credentials)),
+  });
 }
 
 export class AccountRunner {
@@ -43,6 +54,7 @@ export class AccountRunner {
   private polling = false;
   private demand: Demand[] = [];
   private adapter: BackendAdapter | null = null;
+  private again = false;
 
   constructor(
     readonly accountId: string,
@@ -68,10 +80,18 @@ export class AccountRunner {
   }
 
   pollNow(): Promise<void> {
-    if (this.running) return this.running;
+    if (this.running) {
+      // A trigger during a poll (a push notification) must not be lost: one more follows.
+      this.again = true;
+      return this.running;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.running = this.poll().finally(() => {
       this.running = null;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        void this.pollNow();
+      }
     });
     return this.running;
   }
@@ -81,6 +101,7 @@ export class AccountRunner {
     if (this.timer) clearTimeout(this.timer);
     this.session?.abort();
     await this.running?.catch(() => undefined);
+    this.adapter?.dispose?.();
     this.rejectDemand(new AdapterError('unavailable', 'sync stopped'));
   }
 
@@ -104,7 +125,8 @@ export class AccountRunner {
   ): Promise<Buffer> {
     const row = await store.account(accountId);
     if (!row) throw new AdapterError('gone', 'the account of this message was removed');
-    const session = await adapterFor(row, adapters, masterKey).connect();
+    const adapter = adapterFor(row, adapters, masterKey, store);
+    const session = await adapter.connect().finally(() => adapter.dispose?.());
     try {
       let body: Buffer | null = null;
       await session.fetchRaw(folderId, [backendId], async (_id, raw) => {
@@ -133,12 +155,30 @@ export class AccountRunner {
     let session: BackendSession | null = null;
     try {
       if (row.state === 'new') await this.store.setState(this.accountId, this.owner, { state: 'syncing', reason: 'first sync' });
-      this.adapter ??= adapterFor(row, this.adapters, this.masterKey);
-      session = await this.adapter.connect();
+      this.adapter ??= adapterFor(row, this.adapters, this.masterKey, this.store);
+      const adapter = this.adapter;
+      const caps = adapter.capabilities;
+      await this.store.setSyncCapabilities(this.accountId, caps.folders && caps.mirrorFolders === true, caps.serverFlags);
+      session = await adapter.connect();
       this.session = session;
-      const listed = await this.syncFolders(session);
-      const done = await this.writeBack(session, listed);
-      await this.fillBodies(session, listed);
+      let listed: Map<string, Set<string>> | null;
+      let done: string[];
+      const stopped = (): boolean => this.stopped;
+      if (caps.changeCursors) {
+        // Client changes first: what the backend reports afterwards includes them, so
+        // their echoes match the shadow store and change nothing (invariant 5).
+        const mirror = { accountId: this.accountId, store: this.store, session, log: this.log };
+        if (caps.folders && caps.mirrorFolders) await mirrorFolders(mirror);
+        done = await replayWriteBack({ accountId: this.accountId, store: this.store, adapter, session, log: this.log, listed: null, stopped });
+        if (caps.folders && caps.mirrorFolders) await pushFolderDeletes(mirror);
+        const folderIds = caps.folders ? await this.store.mirroredFolderIds(this.accountId) : [INBOX_FOLDER];
+        await syncCursorFolders({ accountId: this.accountId, owner: this.owner, store: this.store, adapter, session, log: this.log, stopped }, folderIds);
+        listed = null;
+      } else {
+        listed = await this.syncFolders(session);
+        done = await replayWriteBack({ accountId: this.accountId, store: this.store, adapter, session, log: this.log, listed, stopped });
+      }
+      const moreBodies = await this.fillBodies(session, listed);
       this.session = null;
       await session.close();
       session = null;
@@ -150,7 +190,7 @@ export class AccountRunner {
         nextRunAt: new Date(Date.now() + nextAfterSuccess(interval, this.options)),
       });
       if (row.state === 'degraded' || row.state === 'auth') this.log.info({ accountId: this.accountId }, 'sync: account recovered');
-      this.schedule(nextAfterSuccess(interval, this.options));
+      this.schedule(moreBodies ? 0 : nextAfterSuccess(interval, this.options));
     } catch (err) {
       this.session = null;
       session?.abort();
@@ -231,42 +271,12 @@ export class AccountRunner {
     return listed;
   }
 
-  /** Replays queued client changes; returns the queue ids done (deleted after close()). */
-  private async writeBack(session: BackendSession, listed: Map<string, Set<string>>): Promise<string[]> {
-    const done: string[] = [];
-    const ops = await this.store.pendingOps(this.accountId, 500);
-    for (const queued of ops) {
-      const op = queued.op as unknown as WriteBackOp;
-      try {
-        if (op.kind === 'expunge' && this.adapter!.capabilities.delete && listed.get(op.folderId)?.has(op.id)) {
-          // Deleting at the backend must not lose a copy the client kept elsewhere.
-          const contentId = await this.store.bodyNeededBeforeDelete(this.accountId, op.id);
-          if (contentId) {
-            await session.fetchRaw(op.folderId, [op.id], async (_id, raw) => {
-              await this.store.storeBodies([{ contentId, raw }]);
-            });
-          }
-        }
-        await session.apply(op);
-        done.push(queued.id);
-      } catch (err) {
-        if (err instanceof AdapterError && (err.kind === 'gone' || err.kind === 'unsupported')) {
-          this.log.warn({ accountId: this.accountId, op: op.kind, err: err.message }, 'sync: write-back dropped');
-          done.push(queued.id);
-          continue;
-        }
-        const message = err instanceof Error ? err.message : String(err);
-        await this.store.failOp(queued.id, message, Math.min(3600, 10 * 2 ** queued.attempts));
-        throw err;
-      }
-    }
-    return done;
-  }
-
   /** Caches bodies not fetched yet, newest first, in batches; serves on-demand fetches first. */
-  private async fillBodies(session: BackendSession, listed: Map<string, Set<string>>): Promise<void> {
-    const pending = (await this.store.uncachedBodies(this.accountId, 1_000_000)).filter((b) => listed.get(b.folderId)?.has(b.backendId));
-    let next = 0;
+  /** `listed` null: every present backend message (cursor backends). */
+  private async fillBodies(session: BackendSession, listed: Map<string, Set<string>> | null): Promise<boolean> {
+    const known = listed ?? (await this.store.presentIds(this.accountId));
+    let pending = (await this.store.uncachedBodies(this.accountId, 1_000_000)).filter((b) => known.get(b.folderId)?.has(b.backendId));
+    const deadline = Date.now() + FILL_BUDGET_MS;
     for (;;) {
       if (this.stopped) throw new AdapterError('unavailable', 'sync stopped');
       const wanted = this.demand.splice(0);
@@ -274,15 +284,22 @@ export class AccountRunner {
         await this.serveDemand(session, wanted, listed);
         continue;
       }
-      if (next >= pending.length) return;
-      const batch = pending.slice(next, next + this.options.bodyBatch);
-      next += batch.length;
+      if (pending.length === 0) return false;
+      // Cursor backends: changes waiting (a push) or a long fill give way to a new poll soon.
+      if (listed === null && (this.again || Date.now() > deadline)) return true;
+      // One folder per batch: the next ones of the same folder, newest first.
+      const folderId = pending[0].folderId;
+      const batch: typeof pending = [];
+      for (let i = 0; i < pending.length && batch.length < this.options.bodyBatch; i++) {
+        if (pending[i].folderId === folderId) batch.push(pending[i]);
+      }
+      const taken = new Set(batch);
+      pending = pending.filter((b) => !taken.has(b));
       const byId = new Map(batch.map((b) => [b.backendId, b]));
       const got: Array<{ contentId: string; raw: Buffer }> = [];
-      const folderId = batch[0].folderId;
       await session.fetchRaw(
         folderId,
-        batch.filter((b) => b.folderId === folderId).map((b) => b.backendId),
+        batch.map((b) => b.backendId),
         async (id, raw) => {
           got.push({ contentId: byId.get(id)!.contentId, raw });
         },
@@ -292,9 +309,9 @@ export class AccountRunner {
     }
   }
 
-  private async serveDemand(session: BackendSession, wanted: Demand[], listed: Map<string, Set<string>>): Promise<void> {
+  private async serveDemand(session: BackendSession, wanted: Demand[], listed: Map<string, Set<string>> | null): Promise<void> {
     for (const d of wanted) {
-      if (!listed.get(d.folderId)?.has(d.backendId)) {
+      if (listed && !listed.get(d.folderId)?.has(d.backendId)) {
         d.reject(new AdapterError('gone', 'the message is no longer on the mail server'));
         continue;
       }
