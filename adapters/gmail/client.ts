@@ -28,6 +28,10 @@ export interface GmailSettings {
   backoffMaxMs: number;
   showCategories: boolean;
   showImportant: boolean;
+  /** Cloud Pub/Sub topic for users.watch ("projects/P/topics/T"); none: polling only. */
+  pubsubTopic?: string;
+  /** Records per history.list page (Gmail's maximum, 500; smaller in tests). */
+  historyPageSize: number;
 }
 
 export function gmailSettings(raw: Record<string, unknown>): GmailSettings {
@@ -51,6 +55,8 @@ export function gmailSettings(raw: Record<string, unknown>): GmailSettings {
     backoffMaxMs: num('backoffMaxMs', 32000),
     showCategories: raw.showCategories === true,
     showImportant: raw.showImportant === true,
+    historyPageSize: Math.min(500, Math.floor(num('historyPageSize', 500))),
+    pubsubTopic: typeof raw.pubsubTopic === 'string' && raw.pubsubTopic !== '' ? raw.pubsubTopic : undefined,
   };
 }
 

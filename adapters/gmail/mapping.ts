@@ -29,40 +29,73 @@ export interface FolderOptions {
   showImportant?: boolean;
 }
 
-/** Labels that are folders, in a stable order: INBOX, the system folders, All Mail, user labels by name. */
+/** Folder id of a level of the label hierarchy that has no label of its own ("A" of "A/B"). */
+export const PATH_PREFIX = 'PATH:';
+
+/**
+ * Labels that are folders, in a stable order: INBOX, the system folders, All Mail, then user
+ * labels by name. Gmail spells nesting as "/" in a label's name; a folder's name here is one
+ * level and its parent is the label named by the rest (or a message-less PATH: folder when
+ * Gmail has no label of that name, as Gmail's own IMAP shows such levels).
+ */
 export function labelsToFolders(labels: readonly GmailLabel[], opts: FolderOptions = {}): BackendFolder[] {
   const system: BackendFolder[] = [];
-  const user: BackendFolder[] = [];
+  const user = new Map<string, string>(); // full name -> id
   for (const l of labels) {
     if (!l.id || !l.name) continue;
     const sys = SYSTEM_FOLDERS[l.id];
     if (sys) {
-      system.push({ id: l.id, name: sys.name, specialUse: sys.specialUse });
+      system.push({ id: l.id, name: sys.name, specialUse: sys.specialUse, ...(l.id === 'INBOX' ? { inbox: true } : {}) });
       continue;
     }
     if (l.type === 'system') {
-      if (l.id.startsWith('CATEGORY_') && opts.showCategories) user.push({ id: l.id, name: categoryName(l.id) });
-      else if (l.id === 'IMPORTANT' && opts.showImportant) user.push({ id: l.id, name: 'Important', specialUse: '\\Important' });
-      continue; // UNREAD, CHAT and hidden ones
+      if (l.id.startsWith('CATEGORY_') && opts.showCategories) system.push({ id: l.id, name: categoryName(l.id) });
+      else if (l.id === 'IMPORTANT' && opts.showImportant) system.push({ id: l.id, name: 'Important', specialUse: '\\Important' });
+      continue; // UNREAD, CHAT and the hidden ones
     }
-    // User labels: Gmail spells nesting with '/' as memgate does; empty levels are not folders.
-    const name = l.name.split('/').filter((p) => p !== '').join('/');
-    if (name === '' || name.toUpperCase() === 'INBOX') continue;
-    user.push({ id: l.id, name });
+    const name = normalLabelName(l.name);
+    if (name === '' || name.toUpperCase() === 'INBOX' || user.has(name)) continue;
+    user.set(name, l.id);
   }
-  const order = Object.keys(SYSTEM_FOLDERS);
-  system.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-  user.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return [...system, { id: ALL_MAIL, name: 'All Mail', specialUse: '\\All' }, ...user];
+  // Levels without a label of their own.
+  for (const name of [...user.keys()]) {
+    const parts = name.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (!user.has(prefix)) user.set(prefix, PATH_PREFIX + prefix);
+    }
+  }
+  const order = [...Object.keys(SYSTEM_FOLDERS)];
+  const rank = (id: string): number => (order.includes(id) ? order.indexOf(id) : order.length);
+  system.sort((a, b) => rank(a.id) - rank(b.id) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const folders: BackendFolder[] = [...system, { id: ALL_MAIL, name: 'All Mail', specialUse: '\\All' }];
+  for (const full of [...user.keys()].sort()) {
+    const cut = full.lastIndexOf('/');
+    folders.push({ id: user.get(full)!, name: full.slice(cut + 1), parentId: cut < 0 ? null : user.get(full.slice(0, cut))! });
+  }
+  return folders;
+}
+
+/** A label name with empty levels dropped ("a//b/" is "a/b"). */
+export function normalLabelName(name: string): string {
+  return name.split('/').filter((p) => p !== '').join('/');
+}
+
+/** The full Gmail label name of a folder id (a user label or a PATH: level), or null. */
+export function labelPath(folderId: string, labels: readonly GmailLabel[]): string | null {
+  if (folderId.startsWith(PATH_PREFIX)) return folderId.slice(PATH_PREFIX.length);
+  const l = labels.find((x) => x.id === folderId);
+  return l?.name && l.type !== 'system' ? normalLabelName(l.name) : null;
 }
 
 function categoryName(id: string): string {
   const tail = id.slice('CATEGORY_'.length).toLowerCase();
-  return `Categories/${tail.charAt(0).toUpperCase()}${tail.slice(1)}`;
+  return `Category ${tail.charAt(0).toUpperCase()}${tail.slice(1)}`;
 }
 
 /** Whether a message with these labels is in the folder. */
 export function inFolder(folderId: string, labelIds: readonly string[]): boolean {
+  if (folderId.startsWith(PATH_PREFIX)) return false;
   if (folderId === ALL_MAIL) return !labelIds.includes('SPAM') && !labelIds.includes('TRASH');
   return labelIds.includes(folderId);
 }

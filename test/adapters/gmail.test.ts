@@ -2,6 +2,8 @@
 // against Google's discovery document): labels as folders, history as typed changes, 404 as
 // a snapshot, metadata batched and raw on demand, write-back as label changes.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { BackendChange, ChangeSet, ListedMessage } from '../../adapters/contract';
 import { ALL_MAIL, type GmailSession } from '../../adapters/gmail';
 import { planFolderDelta, decodePush } from '../../adapters/gmail/mapping';
@@ -52,8 +54,18 @@ describe('Gmail adapter', function () {
         [ALL_MAIL, 'All Mail', '\\All'],
       ],
     );
-    assert.ok(byName.get('Work')?.id.startsWith('Label_'));
-    assert.ok(byName.get('Work/Projects')?.id.startsWith('Label_'));
+    assert.equal(folders[0]!.inbox, true);
+    const work = byName.get('Work')!;
+    assert.ok(work.id.startsWith('Label_'));
+    assert.equal(work.parentId, null);
+    assert.deepEqual([byName.get('Projects')?.parentId, byName.get('Projects')?.id.startsWith('Label_')], [work.id, true]);
+    // A nested label whose parent has no label of its own gets a message-less level.
+    mb().labels.create({ name: 'Clients/Acme', labelListVisibility: 'labelShow', messageListVisibility: 'show' });
+    const again = await session.listFolders();
+    const clients = again.find((f) => f.name === 'Clients')!;
+    assert.equal(clients.id, 'PATH:Clients');
+    assert.equal(again.find((f) => f.name === 'Acme')?.parentId, clients.id);
+    assert.deepEqual(snapshotOf(await session.changes(clients.id, null)), []);
     for (const f of folders) assert.ok(!/^(CATEGORY_|IMPORTANT|UNREAD|CHAT)/.test(f.id), `${f.id} should be hidden`);
   });
 
@@ -180,13 +192,13 @@ describe('Gmail adapter', function () {
     await session.apply({ kind: 'flags', folderId: 'INBOX', id: m.id, add: [], remove: ['\\Seen'] });
     assert.deepEqual(labels(), ['INBOX', 'STARRED', 'UNREAD']);
 
-    await session.apply({ kind: 'move', fromFolderId: 'INBOX', toFolderId: archive, id: m.id });
+    assert.deepEqual(await session.apply({ kind: 'move', fromFolderId: 'INBOX', toFolderId: archive, id: m.id }), { id: m.id });
     assert.deepEqual(labels(), [archive, 'STARRED', 'UNREAD'].sort());
     await session.apply({ kind: 'move', fromFolderId: 'INBOX', toFolderId: archive, id: m.id });
     assert.deepEqual(labels(), [archive, 'STARRED', 'UNREAD'].sort(), 'a replayed move changes nothing');
     assert.ok(mb().has(m.id), 'the Gmail id stays');
 
-    await session.copy('INBOX', m.id);
+    assert.deepEqual(await session.apply({ kind: 'copy', fromFolderId: archive, toFolderId: 'INBOX', id: m.id }), { id: m.id });
     assert.deepEqual(labels(), [archive, 'INBOX', 'STARRED', 'UNREAD'].sort());
 
     // EXPUNGE in a label folder removes that label only.
@@ -203,10 +215,10 @@ describe('Gmail adapter', function () {
       (err: { kind?: string }) => assert.equal(err.kind, 'gone'),
     );
 
-    // APPEND: insert with the folder's label and flags; a replay finds it by Message-ID.
+    // APPEND: insert with the folder's label and flags; a retry finds it by Message-ID.
     const raw = mime({ messageId: '<appended-1@example.org>' });
     const r1 = (await session.apply({ kind: 'append', folderId: archive, raw, flags: ['\\Seen'] })) as { id: string };
-    const r2 = (await session.apply({ kind: 'append', folderId: archive, raw, flags: ['\\Seen'] })) as { id: string };
+    const r2 = (await session.apply({ kind: 'append', folderId: archive, raw, flags: ['\\Seen'], retry: true })) as { id: string };
     assert.equal(r1.id, r2.id);
     assert.deepEqual(mb().get(r1.id).labelIds, [archive]);
     assert.deepEqual(mb().get(r1.id).raw, raw);
@@ -215,15 +227,24 @@ describe('Gmail adapter', function () {
   });
 
   it('creates, renames (with nested labels) and deletes folders as labels', async () => {
-    const id = await session.createFolder('Projects');
-    assert.equal(await session.createFolder('Projects'), id, 'an existing label is reused');
-    const child = await session.createFolder('Projects/2024');
-    await session.renameFolder(id, 'Work');
+    const create = async (name: string, parentId: string | null): Promise<string> => {
+      const r = await session.apply({ kind: 'createFolder', name, parentId });
+      return (r as { folderId: string }).folderId;
+    };
+    const id = await create('Projects', null);
+    assert.equal(await create('Projects', null), id, 'an existing label is reused');
+    const child = await create('2024', id);
+    assert.equal(mb().labels.get(child)?.name, 'Projects/2024');
+    await assert.rejects(create('a/b', null), /cannot contain/);
+    await session.apply({ kind: 'renameFolder', folderId: id, name: 'Work', parentId: null });
     assert.equal(mb().labels.get(id)?.name, 'Work');
     assert.equal(mb().labels.get(child)?.name, 'Work/2024');
+    await session.apply({ kind: 'renameFolder', folderId: child, name: '2025', parentId: null });
+    assert.equal(mb().labels.get(child)?.name, '2025');
+    await assert.rejects(session.apply({ kind: 'renameFolder', folderId: 'INBOX', name: 'x', parentId: null }), /cannot be renamed/);
     const m = fx.emu.state.deliver(GMAIL_USER, mime(), ['INBOX', id]);
-    await session.deleteFolder(id);
-    await session.deleteFolder(id);
+    await session.apply({ kind: 'deleteFolder', folderId: id });
+    await session.apply({ kind: 'deleteFolder', folderId: id });
     assert.equal(mb().labels.get(id), undefined);
     assert.deepEqual(mb().get(m.id).labelIds, ['INBOX']);
   });
@@ -232,6 +253,66 @@ describe('Gmail adapter', function () {
     const id = await session.send(mime({ subject: 'out' }));
     assert.deepEqual(mb().get(id).labelIds, ['SENT']);
     assert.equal(mb().all().length, 1);
+  });
+
+  it('walks long history in pages (more: true), each page fetched once for all folders', async () => {
+    await fx.emu.stop();
+    fx = await gmailFixture({ settings: { historyPageSize: 3 } });
+    session = await fx.adapter.connect();
+    const cursor = String(mb().history.current());
+    const ids = Array.from({ length: 7 }, () => fx.emu.state.deliver(GMAIL_USER, mime()).id);
+    const seen: Record<string, string[]> = { INBOX: [], [ALL_MAIL]: [] };
+    let pages = 0;
+    for (const folder of ['INBOX', ALL_MAIL]) {
+      let c = cursor;
+      for (;;) {
+        const d = await session.changes(folder, c);
+        assert.equal(d.kind, 'delta');
+        if (d.kind !== 'delta') break;
+        for (const ch of d.changes) if (ch.kind === 'created') seen[folder]!.push(ch.message.id);
+        c = d.cursor;
+        if (folder === 'INBOX') pages++;
+        if (!d.more) break;
+      }
+      assert.equal(c, String(mb().history.current()));
+    }
+    assert.deepEqual(seen.INBOX, ids);
+    assert.deepEqual(seen[ALL_MAIL], ids);
+    assert.equal(pages, 3);
+    assert.equal(apiCalls('history.list'), 3, 'All Mail read the pages INBOX had fetched');
+  });
+
+  it('push: users.watch on the configured topic, and a Pub/Sub delivery for this address triggers a sync', async () => {
+    await fx.emu.stop();
+    const received: Buffer[] = [];
+    const sink = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push(Buffer.concat(chunks));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    try {
+      const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/push/gmail?token=s3cret`;
+      const topicName = 'projects/memgate-test/topics/gmail';
+      fx = await gmailFixture({ emulator: { push: [{ topicName, subscription: 'projects/memgate-test/subscriptions/gw', endpoint }] }, settings: { pubsubTopic: topicName } });
+      session = await fx.adapter.connect();
+      assert.equal(fx.adapter.capabilities.push, true);
+      const sub = await fx.adapter.subscribe({ url: endpoint, secret: 's3cret' });
+      assert.equal(sub.id, GMAIL_USER);
+      assert.ok(sub.expiresAt.getTime() > Date.now());
+      fx.emu.state.deliver(GMAIL_USER, mime());
+      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(received.length > 0, 'the emulator pushed');
+      assert.deepEqual(fx.adapter.parsePush(received[0]!, sub), { folderIds: [] });
+      assert.equal(fx.adapter.parsePush(received[0]!, { ...sub, id: 'someone@else.example' }), null);
+      assert.equal(fx.adapter.parsePush(Buffer.from('not json'), sub), null);
+      await fx.adapter.renew(sub, { url: endpoint, secret: 's3cret' });
+    } finally {
+      await new Promise((r) => sink.close(r));
+    }
   });
 
   it('plans folder deltas from history records without message labels too, and decodes pushes', () => {
