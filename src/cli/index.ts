@@ -6,6 +6,7 @@ import { ConfigError } from '../core/errors';
 import { startCommand } from './start';
 import { userCommands } from './users';
 import { accountCommands } from './accounts';
+import { sendingCommands } from './sending';
 
 const program = new Command();
 program.name('memgate').description('Mobile-email gateway: LEMONADE IMAP in front of POP3, Graph and Gmail');
@@ -17,6 +18,9 @@ program
 
 userCommands(program);
 accountCommands(program);
+// `account addresses|relay` live in their own file, under the same `account` command.
+const accountCommand = program.commands.find((c) => c.name() === 'account');
+if (accountCommand) sendingCommands(accountCommand);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

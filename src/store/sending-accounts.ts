@@ -1,7 +1,7 @@
 // Which addresses each account may send as, and its submission settings, kept in
-// accounts.settings (jsonb): `addresses` (string[]) and `smtpRelay` (see src/submit/relay).
-// Until the accounts CLI grows these settings, this is the one place that reads and
-// writes them.
+// accounts.settings (jsonb): `addresses` (string[]) and `smtpRelay` (see src/submit/relay),
+// with the relay's login sealed in accounts.relay_credentials. The one place that reads
+// and writes them (`memgate account addresses|relay` goes through here).
 import type { DataSource } from 'typeorm';
 import type { SendingAccount, SendingAccounts } from '../submit/ports';
 import type { AccountKind } from '../core/ports';
@@ -12,13 +12,24 @@ interface AccountRow {
   user_id: string;
   kind: AccountKind;
   settings: Record<string, unknown> | null;
+  credentials: Buffer | null;
+  relay_credentials: Buffer | null;
 }
+
+const COLUMNS = 'id, user_id, kind, settings, credentials, relay_credentials';
 
 function toSendingAccount(row: AccountRow): SendingAccount {
   const settings = row.settings ?? {};
   const raw = settings.addresses;
   const addresses = Array.isArray(raw) ? raw.filter((a): a is string => typeof a === 'string').map((a) => a.toLowerCase()) : [];
-  return { id: row.id, userId: row.user_id, kind: row.kind, addresses, settings };
+  return {
+    id: row.id,
+    userId: row.user_id,
+    kind: row.kind,
+    addresses,
+    settings,
+    sealed: { backend: row.credentials, relay: row.relay_credentials },
+  };
 }
 
 export class PgSendingAccounts implements SendingAccounts {
@@ -32,7 +43,7 @@ export class PgSendingAccounts implements SendingAccounts {
     const uid = parseId(userId);
     if (!uid) return [];
     const rows = await this.read((sql) =>
-      sql.rows<AccountRow>('SELECT id, user_id, kind, settings FROM accounts WHERE user_id = $1 ORDER BY is_primary DESC, id', [uid]),
+      sql.rows<AccountRow>(`SELECT ${COLUMNS} FROM accounts WHERE user_id = $1 ORDER BY is_primary DESC, id`, [uid]),
     );
     return rows.map(toSendingAccount);
   }
@@ -42,7 +53,7 @@ export class PgSendingAccounts implements SendingAccounts {
     const aid = parseId(accountId);
     if (!uid || !aid) return null;
     const rows = await this.read((sql) =>
-      sql.rows<AccountRow>('SELECT id, user_id, kind, settings FROM accounts WHERE user_id = $1 AND id = $2', [uid, aid]),
+      sql.rows<AccountRow>(`SELECT ${COLUMNS} FROM accounts WHERE user_id = $1 AND id = $2`, [uid, aid]),
     );
     return rows[0] ? toSendingAccount(rows[0]) : null;
   }
@@ -61,8 +72,50 @@ export class PgSendingAccounts implements SendingAccounts {
       sql.rows<AccountRow>(
         `UPDATE accounts SET settings = settings || $3::jsonb
           WHERE user_id = $1 AND (($2::bigint IS NULL AND is_primary) OR id = $2::bigint)
-          RETURNING id, user_id, kind, settings`,
+          RETURNING ${COLUMNS}`,
         [uid, aid, JSON.stringify(patch)],
+      ),
+    );
+    return rows[0] ? toSendingAccount(rows[0]) : null;
+  }
+
+  /** The id of the user with this name (names are case-insensitive), or null. */
+  async userIdByName(name: string): Promise<string | null> {
+    const rows = await this.read((sql) => sql.rows<{ id: string }>('SELECT id FROM users WHERE lower(name) = lower($1)', [name]));
+    return rows[0]?.id ?? null;
+  }
+
+  /** The user's account named by its id, its label, or `primary`. */
+  async findAccount(userId: string, ref: string): Promise<SendingAccount | null> {
+    const uid = parseId(userId);
+    if (!uid) return null;
+    const rows = await this.read((sql) =>
+      sql.rows<AccountRow>(
+        `SELECT ${COLUMNS} FROM accounts
+          WHERE user_id = $1 AND (id::text = $2 OR ($2 = 'primary' AND is_primary) OR label = $2)
+          ORDER BY (id::text = $2) DESC LIMIT 1`,
+        [uid, ref],
+      ),
+    );
+    return rows[0] ? toSendingAccount(rows[0]) : null;
+  }
+
+  /**
+   * Sets (or, with null, removes) an account's SMTP relay and its sealed login together,
+   * so a relay never runs with the previous relay's password.
+   */
+  async setRelay(userId: string, accountId: string, relay: Record<string, unknown> | null, sealedLogin: Buffer | null): Promise<SendingAccount | null> {
+    const uid = parseId(userId);
+    const aid = parseId(accountId);
+    if (!uid || !aid) return null;
+    const rows = await this.read((sql) =>
+      sql.rows<AccountRow>(
+        `UPDATE accounts SET settings = CASE WHEN $3::jsonb IS NULL THEN settings - 'smtpRelay'
+                                             ELSE settings || jsonb_build_object('smtpRelay', $3::jsonb) END,
+                             relay_credentials = $4
+          WHERE user_id = $1 AND id = $2
+          RETURNING ${COLUMNS}`,
+        [uid, aid, relay === null ? null : JSON.stringify(relay), sealedLogin],
       ),
     );
     return rows[0] ? toSendingAccount(rows[0]) : null;

@@ -49,6 +49,11 @@ export interface SendingAccount {
   /** Addresses (lower case); an entry `@example.org` allows the whole domain. */
   addresses: string[];
   settings: Record<string, unknown>;
+  /**
+   * Secrets sealed with the master key (src/sync/credentials), opened only by the Sender
+   * that needs them: the backend login, and the SMTP relay's own login.
+   */
+  sealed?: { backend: Buffer | null; relay: Buffer | null };
 }
 
 /** Turns an account into a Sender; a factory returns null for accounts it does not serve. */

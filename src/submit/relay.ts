@@ -1,8 +1,11 @@
 // The SMTP-relay Sender (nodemailer): how a POP3 account (or a local one) sends, through
 // the relay configured on the account: settings.smtpRelay = { host, port, secure,
-// requireTLS, rejectUnauthorized }. The relay files no Sent copy, so memgate does.
+// requireTLS, rejectUnauthorized, auth }. The relay files no Sent copy, so memgate does.
+// auth: 'none'; 'relay' = the relay's own login, sealed in accounts.relay_credentials;
+// 'account' = the account's backend login (ISPs whose POP3 and SMTP share one).
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
+import { decryptCredentials } from '../sync/credentials';
 import { DeliveryError, type Envelope, type Sender, type SenderFactory, type SendingAccount, type SendResult } from './ports';
 
 const relaySettings = z.object({
@@ -15,9 +18,13 @@ const relaySettings = z.object({
   rejectUnauthorized: z.boolean().default(true),
   /** Seconds to wait for the connection and for each reply. */
   timeoutSeconds: z.coerce.number().int().min(1).default(60),
+  auth: z.enum(['none', 'relay', 'account']).default('none'),
 });
 
 export type RelaySettings = z.infer<typeof relaySettings>;
+
+/** The relay's login, opened at send time (so a bad master key is a delivery error). */
+export type RelayLogin = () => { user: string; pass: string };
 
 interface ReplyError {
   responseCode?: number;
@@ -31,16 +38,26 @@ interface ReplyError {
 export class SmtpRelaySender implements Sender {
   readonly capabilities = { savesSentCopy: false };
 
-  constructor(private readonly settings: RelaySettings) {}
+  constructor(
+    private readonly settings: RelaySettings,
+    private readonly login: RelayLogin | null = null,
+  ) {}
 
   async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
     const s = this.settings;
+    let auth: { user: string; pass: string } | undefined;
+    try {
+      auth = this.login?.();
+    } catch (err) {
+      throw new DeliveryError(`relay ${s.host}:${s.port}: cannot open the stored relay login: ${(err as Error).message}`, false, undefined, err);
+    }
     const transport = nodemailer.createTransport({
       host: s.host,
       port: s.port,
       secure: s.secure,
       requireTLS: s.requireTLS,
       tls: { rejectUnauthorized: s.rejectUnauthorized },
+      ...(auth ? { auth } : {}),
       connectionTimeout: s.timeoutSeconds * 1000,
       greetingTimeout: s.timeoutSeconds * 1000,
       socketTimeout: s.timeoutSeconds * 1000,
@@ -69,6 +86,11 @@ export class SmtpRelaySender implements Sender {
         return result;
       }
       const reply = err.response ?? err.message;
+      if (err.code === 'EAUTH' || err.code === 'ENOAUTH') {
+        // The message is not at fault: retried (until the give-up time) while the
+        // operator fixes the login with `memgate account relay`.
+        throw new DeliveryError(`relay ${s.host}:${s.port} refused memgate's login: ${reply}`, false, err.response ? `${err.response} (relay login refused)` : undefined, e);
+      }
       const permanent = typeof err.responseCode === 'number' && err.responseCode >= 500 && err.responseCode !== 503;
       throw new DeliveryError(`relay ${s.host}:${s.port}: ${reply}`, permanent, err.response, e);
     } finally {
@@ -90,10 +112,30 @@ function commonNotify(envelope: Envelope): string[] | undefined {
   return envelope.recipients[0].notify;
 }
 
-/** Serves every account with a valid `smtpRelay` setting. */
+export function parseRelaySettings(value: unknown): RelaySettings | null {
+  const parsed = relaySettings.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * Serves every account with a valid `smtpRelay` setting whose login (if it asks for one)
+ * is stored. The master key opens the sealed logins; without it, only relays without AUTH.
+ */
 export class SmtpRelayFactory implements SenderFactory {
+  constructor(private readonly masterKey: Buffer | null = null) {}
+
   senderFor(account: SendingAccount): Sender | null {
-    const parsed = relaySettings.safeParse(account.settings.smtpRelay);
-    return parsed.success ? new SmtpRelaySender(parsed.data) : null;
+    const settings = parseRelaySettings(account.settings.smtpRelay);
+    if (!settings) return null;
+    if (settings.auth === 'none') return new SmtpRelaySender(settings);
+    const sealed = settings.auth === 'relay' ? account.sealed?.relay : account.sealed?.backend;
+    const key = this.masterKey;
+    if (!sealed || !key) return null;
+    return new SmtpRelaySender(settings, () => {
+      // Both blobs hold { username, password }.
+      const { username, password } = decryptCredentials(key, sealed);
+      if (typeof username !== 'string' || typeof password !== 'string') throw new Error('the stored login has no user name and password');
+      return { user: username, pass: password };
+    });
   }
 }

@@ -12,6 +12,8 @@ export interface SunkMessage {
   from: string;
   to: string[];
   raw: Buffer;
+  /** The login the sender used, when the sink asks for one. */
+  user?: string;
 }
 
 export interface Sink {
@@ -23,6 +25,10 @@ export interface Sink {
   stall: boolean;
   /** Messages received in full but left unanswered while `stall` was set. */
   stalled: number;
+  /** With a login set, the sink requires AUTH and accepts only this one. */
+  login: { user: string; pass: string } | null;
+  /** AUTH attempts, and how they went. */
+  auths: Array<{ user: string; ok: boolean }>;
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -36,7 +42,7 @@ class Refusal extends Error {
   }
 }
 
-export async function startSink(port = 0): Promise<Sink> {
+export async function startSink(port = 0, login: { user: string; pass: string } | null = null): Promise<Sink> {
   const messages: SunkMessage[] = [];
   const refuse = new Map<string, { code: number; text: string }>();
   let waiters: Array<() => void> = [];
@@ -46,6 +52,8 @@ export async function startSink(port = 0): Promise<Sink> {
     refuse,
     stall: false,
     stalled: 0,
+    login,
+    auths: [],
     async waitFor(count, timeoutMs = 20000) {
       const deadline = Date.now() + timeoutMs;
       while (messages.length < count) {
@@ -59,10 +67,16 @@ export async function startSink(port = 0): Promise<Sink> {
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server = new SMTPServer({
-    authOptional: true,
+    authOptional: login === null,
+    allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     closeTimeout: 500,
+    onAuth(auth, _session, callback) {
+      const ok = sink.login !== null && auth.username === sink.login.user && auth.password === sink.login.pass;
+      sink.auths.push({ user: auth.username ?? '', ok });
+      callback(ok ? null : new Refusal(535, '5.7.8 Authentication credentials invalid'), ok ? { user: auth.username } : undefined);
+    },
     onRcptTo(address, _session, callback) {
       const r = refuse.get(address.address.toLowerCase());
       callback(r ? new Refusal(r.code, r.text) : null);
@@ -79,6 +93,7 @@ export async function startSink(port = 0): Promise<Sink> {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
+          ...(typeof session.user === 'string' ? { user: session.user } : {}),
         });
         const w = waiters;
         waiters = [];
