@@ -30,6 +30,7 @@ export class SelectedMailbox {
   showRecent = true;
   /** Keywords the client was told about in FLAGS (lower case). */
   private readonly announced = new Set<string>();
+  private readonly announcedOrder: string[] = [];
   /** SEARCHRES `$` (RFC 5182): UIDs saved by the last SEARCH ... RETURN (SAVE). */
   saved: number[] = [];
   /**
@@ -99,9 +100,14 @@ export class SelectedMailbox {
     return [...seen.values()];
   }
 
-  /** Marks every message from `firstUid` on as \Recent in this session. */
-  markRecent(firstUid: number): void {
-    for (let i = this.uids.length - 1; i >= 0 && this.uids[i] >= firstUid; i--) this.recent.add(this.uids[i]);
+  /**
+   * Marks the messages in [firstUid, endUid) as \Recent in this session: only the range this
+   * session claimed, never a newer message another session may claim (RFC 3501 2.3.2).
+   */
+  markRecent(firstUid: number, endUid: number): void {
+    for (let i = this.uids.length - 1; i >= 0 && this.uids[i] >= firstUid; i--) {
+      if (this.uids[i] < endUid) this.recent.add(this.uids[i]);
+    }
   }
 
   /** Flags as FETCH shows them: with \Recent where this session holds it. */
@@ -109,11 +115,19 @@ export class SelectedMailbox {
     return this.showRecent && this.recent.has(message.uid) ? ['\\Recent', ...message.flags] : message.flags;
   }
 
-  /** Marks the current keywords as announced (SELECT sends them in FLAGS). */
+  /**
+   * The keywords for a FLAGS response, now marked as announced. A keyword once announced
+   * stays in the list for the session: a client may still hold it on a message whose
+   * updated FETCH it has not read yet, and FLAGS must not drop it under that message.
+   */
   announceKeywords(): string[] {
-    const all = this.keywords();
-    for (const k of all) this.announced.add(k.toLowerCase());
-    return all;
+    for (const k of this.keywords()) {
+      if (!this.announced.has(k.toLowerCase())) {
+        this.announced.add(k.toLowerCase());
+        this.announcedOrder.push(k);
+      }
+    }
+    return [...this.announcedOrder];
   }
 
   /** True when `flags` holds a keyword the client has not seen in a FLAGS response yet. */

@@ -223,8 +223,19 @@ export class Session {
     }
   }
 
-  /** Pulls changes of the selected mailbox from the store and announces them. */
-  async catchUp(allowExpunge: boolean): Promise<void> {
+  private catchUpChain: Promise<void> = Promise.resolve();
+
+  /**
+   * Pulls changes of the selected mailbox from the store and announces them. Catch-ups run
+   * one after another: two overlapping ones could announce EXISTS out of order.
+   */
+  catchUp(allowExpunge: boolean): Promise<void> {
+    const run = this.catchUpChain.then(() => this.catchUpNow(allowExpunge));
+    this.catchUpChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async catchUpNow(allowExpunge: boolean): Promise<void> {
     const sel = this.selected;
     if (!sel || !this.user) return;
     this.dirty = false;
@@ -233,7 +244,8 @@ export class Session {
     if (this.selected !== sel) return;
     const updates = sel.apply(delta, allowExpunge);
     if (sel.lastUid() > before && !sel.readOnly) {
-      sel.markRecent(await this.ctx.store.claimRecent(this.user.id, sel.id, sel.lastUid() + 1));
+      const end = sel.lastUid() + 1;
+      sel.markRecent(await this.ctx.store.claimRecent(this.user.id, sel.id, end), end);
     }
     announceUpdates(this, updates);
   }

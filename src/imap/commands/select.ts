@@ -117,9 +117,12 @@ async function open(session: Session, args: SelectArgs, readOnly: boolean) {
     : null;
   if (firstRecent !== null) {
     const uids = sel.allUids();
-    if (firstRecent < uids.length) sel.markRecent(uids[Math.max(0, firstRecent)]);
+    if (firstRecent < uids.length) sel.markRecent(uids[Math.max(0, firstRecent)], sel.lastUid() + 1);
   } else {
-    sel.markRecent(await session.ctx.store.claimRecent(userId, mailbox.id, mailbox.uidNext));
+    // Claim only up to what this view holds: a message that arrived after listMessages is
+    // claimed (or not) by the catch-up that brings it.
+    const end = sel.lastUid() + 1;
+    sel.markRecent(await session.ctx.store.claimRecent(userId, mailbox.id, end), end);
   }
   // QRESYNC's VANISHED (EARLIER) is read before anything is sent, so a failure answers NO cleanly.
   const q = args.qresync && args.qresync.uidValidity === mailbox.uidValidity ? args.qresync : null;
