@@ -3,6 +3,7 @@
 // in batches, and only for messages the cheap keys could not decide. A first pass runs with
 // three-valued logic (true / false / undecided) so that `SEEN FROM x` never loads a message
 // that is unseen, and `OR FLAGGED BODY x` never loads one that is flagged.
+import { casemapKey } from '../sort/collate';
 import type { MailboxMessage } from '../../core/ports';
 import type { SeqRange, SequenceSet } from '../wire/sequence';
 import type { DateOp, DayNumber, SearchKey } from './parse';
@@ -37,9 +38,12 @@ export interface EvaluateOptions {
   batchSize?: number;
 }
 
-/** Comparison form of text: i;unicode-casemap in spirit (NFC, lower case). */
+/**
+ * Comparison form of text: the i;unicode-casemap comparator (RFC 5051), the default that
+ * I18NLEVEL=1 promises for SEARCH as for SORT (RFC 5255 4): titlecase, then NFKD.
+ */
 export function fold(text: string): string {
-  return text.normalize('NFC').toLowerCase();
+  return casemapKey(text);
 }
 
 /** Everything that stays the same for all messages of one evaluation. */
