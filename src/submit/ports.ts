@@ -24,6 +24,11 @@ export interface Envelope {
 export interface SenderCapabilities {
   /** The backend files its own copy in Sent (Gmail, Graph): memgate must not add one. */
   savesSentCopy: boolean;
+  /**
+   * The backend takes the message with its Bcc fields and removes them from what it
+   * delivers itself (keeping them in its Sent copy); otherwise memgate removes them.
+   */
+  removesBcc?: boolean;
 }
 
 export interface SendResult {

@@ -1,8 +1,9 @@
-// The outbox worker: takes due messages, hands each to its account's Sender, and turns
-// the result into an outcome the outbox records: sent (Sent copy unless the backend keeps
-// one), retry with exponential backoff until the message's give-up time, or failed with a
-// DSN in the sender's INBOX.
+// The outbox worker: takes due messages, hands each to its account's Sender (without Bcc
+// fields), and turns the result into an outcome the outbox records: sent (Sent copy, with
+// Bcc, unless the backend keeps one), retry with exponential backoff until the message's
+// give-up time, or failed with a DSN in the sender's INBOX.
 import type { Logger } from '../imap/context';
+import { withoutBcc } from './bcc';
 import { buildDsn, type FailedRecipient } from './dsn';
 import {
   DeliveryError,
@@ -110,7 +111,9 @@ export class OutboxWorker {
       return this.fail(entry, entry.envelope.recipients, reason, 'Your account is not set up to send mail.');
     }
     try {
-      const result = await sender.send(entry.envelope, entry.raw);
+      // Bcc recipients are in the envelope; the copy they and everyone else get has no Bcc.
+      const outgoing = sender.capabilities.removesBcc ? entry.raw : withoutBcc(entry.raw);
+      const result = await sender.send(entry.envelope, outgoing);
       const byAddress = new Map(entry.envelope.recipients.map((r) => [r.address.toLowerCase(), r]));
       const find = (address: string): Recipient => byAddress.get(address.toLowerCase()) ?? { address };
       const failed: FailedRecipient[] = result.rejected.map((r) => ({ ...find(r.address), reply: r.reply }));

@@ -126,6 +126,26 @@ describe('submission server', function () {
     await waitUntil(async () => (await mailboxRaw(server, user.id, 'Sent')).some((m) => m.equals(got.raw)), 'the Sent copy');
   });
 
+  it('removes Bcc before delivery (RFC 6409 8.1) and keeps it in the Sent copy', async () => {
+    const before = sink.messages.length;
+    const head = 'From: <alice@example.org>\r\nTo: <dave@remote.test>\r\n';
+    const blind = 'Bcc: <boss@remote.test>,\r\n <audit@remote.test>\r\nresent-BCC: <x@remote.test>\r\n';
+    const rest = 'Subject: blind copies\r\nMessage-ID: <bcc@test>\r\n\r\nBcc: this body line stays.\r\n';
+    const { client } = await SmtpRaw.connect(port);
+    await client.login('alice', password);
+    await client.send('MAIL FROM:<alice@example.org>');
+    for (const rcpt of ['dave@remote.test', 'boss@remote.test', 'audit@remote.test']) assert.match(await client.send(`RCPT TO:<${rcpt}>`), /^250 /);
+    await client.send('DATA');
+    assert.match(await client.send(head + blind + rest + '.'), /^250 /);
+    client.close();
+    await sink.waitFor(before + 1);
+    const got = sink.messages[before];
+    assert.equal(got.raw.toString('latin1'), head + rest);
+    assert.deepEqual([...got.to].sort(), ['audit@remote.test', 'boss@remote.test', 'dave@remote.test']);
+    const submitted = Buffer.from(head + blind + rest, 'latin1');
+    await waitUntil(async () => (await mailboxRaw(server, user.id, 'Sent')).some((m) => m.equals(submitted)), 'the Sent copy with Bcc');
+  });
+
   it('refuses MAIL FROM and From addresses of no account with 5.7.1, queueing nothing', async () => {
     const queued = (await outboxStates(server)).length;
     const { client } = await SmtpRaw.connect(port);
