@@ -22,10 +22,11 @@ import { PgBackendSync } from './store/pg-backend-sync';
 import { withBodyFetcher } from './store/body-cache';
 import { SyncEngine, type SyncOptions } from './sync/engine';
 import { loadMasterKey, MASTER_KEY_WARNING } from './sync/credentials';
+import { createGmailAdapter } from '../adapters/gmail';
 import { createPop3Adapter } from '../adapters/pop3';
 
 /** Backend adapters by account kind: wired here only, never imported by the protocol layers. */
-export const BACKEND_ADAPTERS = { pop3: createPop3Adapter } as const;
+export const BACKEND_ADAPTERS = { pop3: createPop3Adapter, gmail: createGmailAdapter } as const;
 
 export interface RunningMemgate {
   imap: ListeningImap;

@@ -8,6 +8,7 @@ import { openDatabase } from '../store/database';
 import { InProcessEventBus } from '../store/event-bus';
 import { PgBackendSync, type BackendAccountRow } from '../store/pg-backend-sync';
 import { encryptCredentials, loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
+import { addGmailAccount } from './gmail-account';
 import { readStdin } from './users';
 
 async function withSync<T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>): Promise<T> {
@@ -46,11 +47,18 @@ interface AddOptions {
   deleteOnExpunge?: boolean;
   label?: string;
   verify: boolean;
+  address?: string;
+  clientId?: string;
+  clientSecret?: string;
+  apiUrl?: string;
+  tokenUrl?: string;
+  deviceUrl?: string;
+  pubsubTopic?: string;
 }
 
 function describe(row: BackendAccountRow): string {
   const s = row.settings;
-  const where = typeof s.host === 'string' ? `${String(s.username ?? '')}@${s.host}:${String(s.port)}` : '';
+  const where = typeof s.host === 'string' ? `${String(s.username ?? '')}@${s.host}:${String(s.port)}` : typeof s.address === 'string' ? s.address : '';
   return `${row.id}\t${row.user_name}\t${row.kind}\t${row.label ?? '(primary)'}\t${where}`;
 }
 
@@ -72,7 +80,7 @@ function stateLine(row: BackendAccountRow): string {
 }
 
 export function accountCommands(program: Command): void {
-  const account = program.command('account').description('manage backend accounts (POP3 maildrops...) of gateway users');
+  const account = program.command('account').description('manage backend accounts (POP3 maildrops, Gmail...) of gateway users');
   account
     .command('add <user> <kind>')
     .description('attach a backend account to a user (password from standard input)')
@@ -87,8 +95,16 @@ export function accountCommands(program: Command): void {
     .option('--delete-on-expunge', 'EXPUNGE in INBOX deletes the message at the server (DELE)')
     .option('--label <label>', 'folder prefix for a secondary account (default: the primary account)')
     .option('--no-verify', 'do not log in to check the account before saving it')
+    .option('--address <address>', 'gmail: the Gmail address (authorized with the device flow)')
+    .option('--client-id <id>', 'gmail: Google OAuth client id (default $MEMGATE_GMAIL_CLIENT_ID)')
+    .option('--client-secret <secret>', 'gmail: its secret (default $MEMGATE_GMAIL_CLIENT_SECRET)')
+    .option('--api-url <url>', 'gmail: API root URL (default https://gmail.googleapis.com/)')
+    .option('--token-url <url>', 'gmail: OAuth token endpoint')
+    .option('--device-url <url>', 'gmail: OAuth device authorization endpoint')
+    .option('--pubsub-topic <topic>', 'gmail: Pub/Sub topic for push (users.watch)')
     .action(async (user: string, kind: string, opts: AddOptions) => {
-      if (kind !== 'pop3') throw new Error(`unsupported account kind: ${kind} (available: pop3)`);
+      if (kind === 'gmail') return addGmailAccount(user, opts, parseInterval(opts.pollInterval), withSync);
+      if (kind !== 'pop3') throw new Error(`unsupported account kind: ${kind} (available: pop3, gmail)`);
       if (!opts.host) throw new Error('--host is required');
       if (!opts.username) throw new Error('--username is required');
       if (!opts.passwordStdin) throw new Error('give the password on standard input with --password-stdin');

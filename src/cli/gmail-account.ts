@@ -1,0 +1,70 @@
+// `memgate account add <user> gmail --address user@gmail.com`: Google's device flow (the
+// CLI prints where to go and the code to type, then waits for consent), a probe that the
+// grant is for that address, and the account saved with its refresh token encrypted.
+import { AdapterError } from '../../adapters/contract';
+import { GOOGLE_API_ROOT, GOOGLE_DEVICE_CODE_URL, GOOGLE_TOKEN_URL } from '../../adapters/gmail/client';
+import { deviceAuthorization } from '../../adapters/gmail/oauth';
+import type { PgBackendSync } from '../store/pg-backend-sync';
+import { encryptCredentials } from '../sync/credentials';
+import { BACKEND_ADAPTERS } from '../main';
+
+export interface GmailAddOptions {
+  address?: string;
+  clientId?: string;
+  clientSecret?: string;
+  apiUrl?: string;
+  tokenUrl?: string;
+  deviceUrl?: string;
+  pubsubTopic?: string;
+  label?: string;
+  verify: boolean;
+}
+
+type WithSync = <T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>) => Promise<T>;
+
+export async function addGmailAccount(user: string, opts: GmailAddOptions, pollIntervalSeconds: number, withSync: WithSync): Promise<void> {
+  const address = opts.address?.trim();
+  if (!address || !/^[^@\s]+@[^@\s]+$/.test(address)) throw new Error('--address <the Gmail address> is required');
+  const clientId = opts.clientId ?? process.env.MEMGATE_GMAIL_CLIENT_ID;
+  const clientSecret = opts.clientSecret ?? process.env.MEMGATE_GMAIL_CLIENT_SECRET ?? '';
+  if (!clientId) throw new Error('a Google OAuth client is required: --client-id (or MEMGATE_GMAIL_CLIENT_ID) and --client-secret (or MEMGATE_GMAIL_CLIENT_SECRET)');
+  const tokenUrl = opts.tokenUrl ?? GOOGLE_TOKEN_URL;
+  let tokens;
+  try {
+    tokens = await deviceAuthorization({
+      clientId,
+      clientSecret,
+      deviceCodeUrl: opts.deviceUrl ?? GOOGLE_DEVICE_CODE_URL,
+      tokenUrl,
+      prompt: ({ verificationUrl, userCode, expiresInSeconds }) => {
+        process.stdout.write(
+          `To let memgate read ${address}, open ${verificationUrl} and enter the code ${userCode}\n` +
+            `(signed in as ${address}; the code is valid for ${Math.round(expiresInSeconds / 60)} minutes). Waiting for consent...\n`,
+        );
+      },
+    });
+  } catch (err) {
+    throw new Error(`Google authorization failed (${err instanceof AdapterError ? `${err.kind}: ${err.message}` : String(err)}); nothing was saved`);
+  }
+  const settings = {
+    address,
+    clientId,
+    apiRootUrl: opts.apiUrl ?? GOOGLE_API_ROOT,
+    tokenUrl,
+    pollIntervalSeconds,
+    ...(opts.pubsubTopic ? { pubsubTopic: opts.pubsubTopic } : {}),
+  };
+  const credentials = { refreshToken: tokens.refreshToken, clientSecret };
+  if (opts.verify) {
+    try {
+      await BACKEND_ADAPTERS.gmail({ id: 'new', settings, credentials }).probe();
+    } catch (err) {
+      const why = err instanceof AdapterError ? `${err.kind}: ${err.message}` : String(err);
+      throw new Error(`cannot use this Gmail account (${why}); nothing was saved`);
+    }
+  }
+  const created = await withSync((sync, key) =>
+    sync.addAccount({ userName: user, kind: 'gmail', label: opts.label ?? null, settings, credentials: encryptCredentials(key, credentials) }),
+  );
+  process.stdout.write(`account ${created.accountId} (${address}) added to ${user}; a running memgate starts syncing it within seconds\n`);
+}
