@@ -24,6 +24,7 @@ import { SyncEngine, type SyncOptions } from './sync/engine';
 import { loadMasterKey, MASTER_KEY_WARNING } from './sync/credentials';
 import { createGmailAdapter } from '../adapters/gmail';
 import { createPop3Adapter } from '../adapters/pop3';
+import { createGraphAdapter } from '../adapters/graph';
 
 /** Backend adapters by account kind: wired here only, never imported by the protocol layers. */
 export const BACKEND_ADAPTERS = { pop3: createPop3Adapter, gmail: createGmailAdapter } as const;

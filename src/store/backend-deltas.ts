@@ -6,7 +6,7 @@
 // written back.
 import type { StoreEvent } from '../core/events';
 import { sameFlags, normaliseFlags } from './flags';
-import { fence } from './backend-sync';
+import { fence, sha256Hex } from './backend-sync';
 import { allocate } from './messages';
 import type { Sql } from './sql';
 
@@ -33,6 +33,8 @@ export interface DeltaInput {
   owns: (flag: string) => boolean;
   /** A message may be in several folders at once (labels): no created-elsewhere-is-a-move. */
   labels: boolean;
+  /** Bodies fetched before announcing, by `${folderId}\u0000${id}`: size and content are final. */
+  bodies?: ReadonlyMap<string, Buffer>;
 }
 
 export interface DeltaResult {
@@ -65,7 +67,7 @@ interface NewMessage {
   internalDate: Date;
 }
 
-const key = (folderId: string, id: string): string => `${folderId}\u0000${id}`;
+export const key = (folderId: string, id: string): string => `${folderId}\u0000${id}`;
 
 /** Owned flags from the backend, the rest from the shadow store. */
 export function mergeOwnedFlags(current: readonly string[], reported: readonly string[], owns: (flag: string) => boolean): string[] {
@@ -154,9 +156,11 @@ export async function applyDelta(sql: Sql, input: DeltaInput): Promise<DeltaResu
       const contentIds = (
         await sql.rows<{ id: string }>(`SELECT nextval('message_contents_id_seq')::text AS id FROM generate_series(1, $1)`, [list.length])
       ).map((r) => r.id);
+      const raws = list.map((n) => input.bodies?.get(key(n.folderId, n.id)) ?? null);
+      for (const [i, raw] of raws.entries()) if (raw) list[i].size = raw.length;
       await sql.rows(
-        `INSERT INTO message_contents (id, user_id, raw, size, sha256) SELECT c.id, $1, NULL, c.size, NULL FROM unnest($2::bigint[], $3::int[]) AS c(id, size)`,
-        [userId, contentIds, list.map((n) => n.size)],
+        `INSERT INTO message_contents (id, user_id, raw, size, sha256) SELECT c.id, $1, c.raw, c.size, c.sha FROM unnest($2::bigint[], $3::int[], $4::bytea[], $5::text[]) AS c(id, size, raw, sha)`,
+        [userId, contentIds, list.map((n) => n.size), raws, raws.map((r) => (r ? sha256Hex(r) : null))],
       );
       const { firstUid, modseq } = await allocate(sql, mailboxId, list.length);
       const uids = list.map((_, i) => firstUid + i);
@@ -365,4 +369,14 @@ export async function applyDelta(sql: Sql, input: DeltaInput): Promise<DeltaResu
     );
   }
   return result;
+}
+
+/** Which of these ids the store knows, and in which folders. */
+export async function knownIds(sql: Sql, accountId: string, ids: readonly string[]): Promise<Array<{ folderId: string; id: string }>> {
+  if (ids.length === 0) return [];
+  const rows = await sql.rows<{ folder_id: string; backend_id: string }>('SELECT folder_id, backend_id FROM backend_messages WHERE account_id = $1 AND backend_id = ANY($2::text[])', [
+    accountId,
+    ids,
+  ]);
+  return rows.map((r) => ({ folderId: r.folder_id, id: r.backend_id }));
 }

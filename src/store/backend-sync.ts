@@ -219,7 +219,19 @@ export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: s
       RETURNING c.id, c.size, length(b.raw) AS actual`,
     [bodies.map((b) => b.contentId), bodies.map((b) => b.raw), bodies.map((b) => sha256Hex(b.raw))],
   );
-  return rows.filter((r) => r.size !== r.actual).map((r) => ({ contentId: r.id, announced: r.size, actual: r.actual }));
+  // A size the backend did not announce (0) is corrected: nothing real was shown yet.
+  const unknown = rows.filter((r) => r.size === 0 && r.actual > 0);
+  if (unknown.length > 0) {
+    await sql.rows(
+      `UPDATE message_contents c SET size = u.size FROM unnest($1::bigint[], $2::int[]) AS u(id, size) WHERE c.id = u.id`,
+      [unknown.map((u) => u.id), unknown.map((u) => u.actual)],
+    );
+    await sql.rows(
+      `UPDATE mailbox_messages m SET size = u.size FROM unnest($1::bigint[], $2::int[]) AS u(id, size) WHERE m.content_id = u.id AND m.size = 0`,
+      [unknown.map((u) => u.id), unknown.map((u) => u.actual)],
+    );
+  }
+  return rows.filter((r) => r.size !== r.actual && r.size !== 0).map((r) => ({ contentId: r.id, announced: r.size, actual: r.actual }));
 }
 
 /** Which backend message a content is (for fetching a body on demand). */

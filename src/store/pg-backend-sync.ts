@@ -14,7 +14,7 @@ import {
   type NewBackendAccount,
 } from './backend-accounts';
 import * as sync from './backend-sync';
-import { applyDelta, type DeltaInput, type DeltaResult } from './backend-deltas';
+import { applyDelta, knownIds, type DeltaInput, type DeltaResult } from './backend-deltas';
 import * as folders from './backend-folders';
 import * as writeback from './backend-writeback';
 import { collectGarbage } from './messages';
@@ -132,6 +132,10 @@ export class PgBackendSync {
 
   agreedPath(accountId: string, folderId: string): Promise<string | null> {
     return this.read((sql) => folders.agreedPath(sql, accountId, folderId));
+  }
+
+  knownIds(accountId: string, ids: readonly string[]): Promise<Array<{ folderId: string; id: string }>> {
+    return this.read((sql) => knownIds(sql, accountId, ids));
   }
 
   mirroredFolderIds(accountId: string): Promise<string[]> {

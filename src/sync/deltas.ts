@@ -5,6 +5,7 @@
 // snapshot, reconciled by backend id with every known UID kept (invariant 1).
 import type { BackendAdapter, BackendChange, BackendSession } from '../../adapters/contract';
 import type { PgBackendSync } from '../store/pg-backend-sync';
+import { key } from '../store/backend-deltas';
 import type { SyncLogger } from './runner';
 
 export interface CursorSyncContext {
@@ -33,8 +34,8 @@ export async function syncCursorFolders(c: CursorSyncContext, folderIds: readonl
   const combined: BackendChange[] = [];
   const cursors: Array<{ folderId: string; cursor: string | null }> = [];
   let cursorsMoved = false;
-  const apply = async (changes: BackendChange[], folderCursors: Array<{ folderId: string; cursor: string | null }>): Promise<void> => {
-    const r = await c.store.applyDelta({ accountId: c.accountId, owner: c.owner, changes: ordered(changes, labels), cursors: folderCursors, owns, labels });
+  const apply = async (changes: BackendChange[], folderCursors: Array<{ folderId: string; cursor: string | null }>, bodies?: Map<string, Buffer>): Promise<void> => {
+    const r = await c.store.applyDelta({ accountId: c.accountId, owner: c.owner, changes: ordered(changes, labels), cursors: folderCursors, owns, labels, bodies });
     if (r.added + r.moved + r.flagged + r.expunged > 0) {
       c.log.info({ accountId: c.accountId, added: r.added, moved: r.moved, flagged: r.flagged, expunged: r.expunged, skipped: r.skipped }, 'sync: applied');
     }
@@ -63,5 +64,37 @@ export async function syncCursorFolders(c: CursorSyncContext, folderIds: readonl
       break;
     }
   }
-  if (combined.length > 0 || cursorsMoved) await apply(combined, cursors);
+  if (combined.length > 0 || cursorsMoved) await apply(combined, cursors, await prefetch(c, combined));
+}
+
+/** New messages in a delta this small are fetched before they are shown. */
+const PREFETCH_LIMIT = 50;
+
+/**
+ * Bodies of the new messages of a small delta (new mail arriving): fetched before they are
+ * announced, so the client's first look sees the final size and content (invariant 3) and
+ * reading needs no further round trip. Large deltas (a first sync) go metadata first.
+ */
+async function prefetch(c: CursorSyncContext, changes: readonly BackendChange[]): Promise<Map<string, Buffer>> {
+  const bodies = new Map<string, Buffer>();
+  const created = changes.filter((x): x is Extract<BackendChange, { kind: 'created' }> => x.kind === 'created');
+  if (created.length === 0) return bodies;
+  const known = await c.store.knownIds(c.accountId, created.map((x) => x.message.id));
+  const labels = c.adapter.capabilities.labels;
+  const knownKeys = new Set(known.map((k) => (labels ? key(k.folderId, k.id) : k.id)));
+  const fresh = created.filter((x) => !knownKeys.has(labels ? key(x.folderId, x.message.id) : x.message.id));
+  if (fresh.length === 0 || fresh.length > PREFETCH_LIMIT) return bodies;
+  const byFolder = new Map<string, string[]>();
+  for (const x of fresh) byFolder.set(x.folderId, [...(byFolder.get(x.folderId) ?? []), x.message.id]);
+  for (const [folderId, ids] of byFolder) {
+    try {
+      await c.session.fetchRaw(folderId, ids, async (id, raw) => {
+        bodies.set(key(folderId, id), raw);
+      });
+    } catch (err) {
+      // The listing is still worth applying; these bodies come later, on demand or in the fill.
+      c.log.debug({ accountId: c.accountId, err }, 'sync: prefetching new bodies failed');
+    }
+  }
+  return bodies;
 }

@@ -126,7 +126,10 @@ export class AccountRunner {
     const row = await store.account(accountId);
     if (!row) throw new AdapterError('gone', 'the account of this message was removed');
     const adapter = adapterFor(row, adapters, masterKey, store);
-    const session = await adapter.connect().finally(() => adapter.dispose?.());
+    const session = await adapter.connect().catch((err: unknown) => {
+      adapter.dispose?.();
+      throw err;
+    });
     try {
       let body: Buffer | null = null;
       await session.fetchRaw(folderId, [backendId], async (_id, raw) => {
@@ -139,6 +142,8 @@ export class AccountRunner {
     } catch (err) {
       session.abort();
       throw err;
+    } finally {
+      adapter.dispose?.();
     }
   }
 

@@ -1,0 +1,332 @@
+// The Microsoft Graph adapter (Exchange Online): mail folders with their child folders,
+// per-folder message delta with the deltaLink as cursor and immutable ids (so a message
+// keeps its id across moves), metadata first and MIME from $value on demand, write-back of
+// flags, moves, copies, deletions, appends (create from MIME) and folder changes.
+// A 410 on a delta token is answered with a full listing (a snapshot), which the engine
+// reconciles by immutable id: every UID the client knows stays (invariant 1).
+import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
+import {
+  AdapterError,
+  type AdapterAccount,
+  type BackendAdapter,
+  type BackendCapabilities,
+  type BackendChange,
+  type BackendFolder,
+  type BackendSession,
+  type ChangeSet,
+  type ListedMessage,
+  type TrafficStats,
+  type WriteBackOp,
+  type WriteBackResult,
+} from '../contract';
+import { GraphApi, graphCode, graphStatus } from './client';
+import { categoryKeyword, flagPatch, graphOwnsFlag, graphSettings, HIDDEN_WELL_KNOWN, MESSAGE_SELECT, messageFlags, WELL_KNOWN, type GraphSettings } from './mapping';
+
+export { graphSettings, type GraphSettings } from './mapping';
+export { deviceCodeSignIn, DELEGATED_SCOPE } from './auth';
+
+const IMMUTABLE = 'IdType="ImmutableId"';
+
+type Page<T> = { value?: T[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string };
+type DeltaItem = MicrosoftGraph.Message & { '@removed'?: { reason?: string } };
+
+interface WellKnownIds {
+  byId: Map<string, { specialUse: string | null; inbox?: boolean }>;
+  hidden: Set<string>;
+}
+
+class GraphSession implements BackendSession {
+  constructor(
+    private readonly api: GraphApi,
+    private readonly adapter: GraphAdapter,
+  ) {}
+
+  private get s(): GraphSettings {
+    return this.api.settings;
+  }
+
+  private path(rest: string): string {
+    return `${this.api.base}${rest}`;
+  }
+
+  async listFolders(): Promise<BackendFolder[]> {
+    const known = await this.adapter.wellKnown(this.api);
+    const out: BackendFolder[] = [];
+    const all: MicrosoftGraph.MailFolder[] = [];
+    const walk = async (url: string): Promise<void> => {
+      const found: MicrosoftGraph.MailFolder[] = [];
+      for (let next: string | undefined = url; next; ) {
+        const page: Page<MicrosoftGraph.MailFolder> = await this.api.get(next);
+        found.push(...(page.value ?? []));
+        next = page['@odata.nextLink'];
+      }
+      all.push(...found);
+      for (const f of found) if ((f.childFolderCount ?? 0) > 0 && f.id && !known.hidden.has(f.id)) await walk(this.path(`/mailFolders/${encodeURIComponent(f.id)}/childFolders?$top=100`));
+    };
+    await walk(this.path('/mailFolders?$top=100'));
+    const ids = new Set(all.map((f) => f.id));
+    for (const f of all) {
+      if (!f.id || known.hidden.has(f.id)) continue;
+      const wk = known.byId.get(f.id);
+      out.push({
+        id: f.id,
+        name: f.displayName ?? f.id,
+        parentId: f.parentFolderId && ids.has(f.parentFolderId) ? f.parentFolderId : null,
+        specialUse: wk?.specialUse ?? null,
+        inbox: wk?.inbox === true,
+      });
+    }
+    return out;
+  }
+
+  async changes(folderId: string, cursor: string | null): Promise<ChangeSet> {
+    try {
+      const page = await this.deltaPage(folderId, cursor);
+      const changes: BackendChange[] = [];
+      for (const item of page.value ?? []) {
+        if (!item.id) continue;
+        if (item['@removed']) changes.push({ kind: 'deleted', folderId, id: item.id });
+        else changes.push({ kind: 'created', folderId, message: listed(item) });
+      }
+      const next = page['@odata.nextLink'];
+      if (next) return { kind: 'delta', changes, cursor: next, more: true };
+      const delta = page['@odata.deltaLink'];
+      if (!delta) throw new AdapterError('protocol', 'a delta page with neither nextLink nor deltaLink');
+      return { kind: 'delta', changes, cursor: delta };
+    } catch (err) {
+      if (cursor !== null && (graphStatus(err) === 410 || graphCode(err) === 'syncStateNotFound')) {
+        return this.fullListing(folderId, `the delta token was refused (${graphCode(err) ?? 410})`);
+      }
+      throw err;
+    }
+  }
+
+  private deltaPage(folderId: string, cursor: string | null): Promise<Page<DeltaItem>> {
+    const url = cursor ?? this.path(`/mailFolders/${encodeURIComponent(folderId)}/messages/delta?$select=${MESSAGE_SELECT}`);
+    return this.api.get<Page<DeltaItem>>(url, { Prefer: `${IMMUTABLE}, odata.maxpagesize=${this.s.pageSize}` });
+  }
+
+  /** A delta round from scratch: every message in the folder, and a new deltaLink. */
+  private async fullListing(folderId: string, reason: string): Promise<ChangeSet> {
+    const messages = new Map<string, ListedMessage>();
+    let cursor: string | null = null;
+    for (;;) {
+      const page = await this.deltaPage(folderId, cursor);
+      for (const item of page.value ?? []) {
+        if (!item.id) continue;
+        if (item['@removed']) messages.delete(item.id);
+        else messages.set(item.id, listed(item));
+      }
+      if (page['@odata.nextLink']) {
+        cursor = page['@odata.nextLink'];
+        continue;
+      }
+      return { kind: 'snapshot', folderId, messages: [...messages.values()], cursor: page['@odata.deltaLink'] ?? null, reason };
+    }
+  }
+
+  async fetchRaw(_folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void> {
+    if (ids.length === 1) {
+      await onMessage(ids[0], await this.api.getBytes(this.path(`/messages/${encodeURIComponent(ids[0])}/$value`)));
+      return;
+    }
+    // $batch: up to 20 bodies per round trip; answers come back in the order asked for.
+    for (let i = 0; i < ids.length; i += 20) {
+      const chunk = ids.slice(i, i + 20);
+      const answers = await this.api.batch(chunk.map((id, n) => ({ id: String(n), method: 'GET' as const, url: `${this.api.base}/messages/${encodeURIComponent(id)}/$value`, headers: { Prefer: IMMUTABLE } })));
+      for (const [n, id] of chunk.entries()) {
+        const a = answers.get(String(n));
+        if (!a || a.status === 404) throw new AdapterError('gone', `message ${id} is no longer in the mailbox`);
+        if (a.status !== 200) throw new AdapterError(a.status === 429 || a.status >= 500 ? 'unavailable' : 'protocol', `fetching message ${id} answered ${a.status}`);
+        const raw = typeof a.body === 'string' ? Buffer.from(a.body, 'base64') : Buffer.from(JSON.stringify(a.body ?? ''), 'utf8');
+        this.api.stats.bytesIn += raw.length;
+        await onMessage(id, raw);
+      }
+    }
+  }
+
+  async apply(op: WriteBackOp): Promise<WriteBackResult | void> {
+    const msg = (id: string): string => this.path(`/messages/${encodeURIComponent(id)}`);
+    switch (op.kind) {
+      case 'expunge':
+        try {
+          await this.api.delete(msg(op.id));
+        } catch (err) {
+          if (graphStatus(err) !== 404) throw err;
+        }
+        return;
+      case 'flags':
+        await this.patchFlags(op.id, op.add, op.remove, op.flags);
+        return;
+      case 'move':
+      case 'copy': {
+        const dest = op.toFolderId;
+        const moved = await this.api.post<MicrosoftGraph.Message>(`${msg(op.id)}/${op.kind}`, { destinationId: dest }, { Prefer: IMMUTABLE });
+        if (!moved.id) throw new AdapterError('protocol', `${op.kind} gave no id`);
+        return { id: moved.id };
+      }
+      case 'append':
+        return { id: await this.append(op.folderId, op.raw, op.flags, op.retry === true) };
+      case 'createFolder': {
+        const url = op.parentId ? this.path(`/mailFolders/${encodeURIComponent(op.parentId)}/childFolders`) : this.path('/mailFolders');
+        try {
+          const f = await this.api.post<MicrosoftGraph.MailFolder>(url, { displayName: op.name });
+          return { folderId: f.id! };
+        } catch (err) {
+          // Created by an earlier attempt (or at the backend meanwhile): the same folder.
+          if (graphStatus(err) !== 409) throw err;
+          const page = await this.api.get<Page<MicrosoftGraph.MailFolder>>(`${url}?$filter=displayName eq '${op.name.replace(/'/g, "''")}'`);
+          const f = page.value?.[0];
+          if (!f?.id) throw err;
+          return { folderId: f.id };
+        }
+      }
+      case 'renameFolder': {
+        const url = this.path(`/mailFolders/${encodeURIComponent(op.folderId)}`);
+        const current = await this.api.get<MicrosoftGraph.MailFolder>(`${url}?$select=id,displayName,parentFolderId`);
+        const root = await this.adapter.rootId(this.api);
+        const wantParent = op.parentId ?? root;
+        if (current.parentFolderId !== wantParent) await this.api.post(`${url}/move`, { destinationId: wantParent });
+        if (current.displayName !== op.name) await this.api.patch(url, { displayName: op.name });
+        return;
+      }
+      case 'deleteFolder':
+        try {
+          await this.api.delete(this.path(`/mailFolders/${encodeURIComponent(op.folderId)}`));
+        } catch (err) {
+          if (graphStatus(err) !== 404) throw err;
+        }
+        return;
+      default: {
+        const never: never = op;
+        throw new AdapterError('unsupported', `unknown write-back ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private async patchFlags(id: string, add: readonly string[], remove: readonly string[], all: readonly string[] | undefined): Promise<void> {
+    const touched = new Set([...add, ...remove]);
+    const owned = all ?? [...add];
+    const full = flagPatch(owned, null);
+    const patch: Record<string, unknown> = {};
+    if (touched.has('\\Seen')) patch.isRead = full.isRead;
+    if (touched.has('\\Flagged')) patch.flag = full.flag;
+    if ([...touched].some((f) => !f.startsWith('\\'))) {
+      const current = await this.api.get<MicrosoftGraph.Message>(this.path(`/messages/${encodeURIComponent(id)}?$select=categories`), { Prefer: IMMUTABLE });
+      const keep = (current.categories ?? []).filter((c) => categoryKeyword(c) === null || (!remove.includes(c) && !owned.includes(c)));
+      patch.categories = [...keep, ...owned.filter((f) => !f.startsWith('\\'))];
+    }
+    if (Object.keys(patch).length === 0) return;
+    try {
+      await this.api.patch(this.path(`/messages/${encodeURIComponent(id)}`), patch, { Prefer: IMMUTABLE });
+    } catch (err) {
+      if (graphStatus(err) === 404) throw new AdapterError('gone', `message ${id} is no longer in the mailbox`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Create from MIME in the folder, then the flags; a retry first looks for an earlier copy. */
+  private async append(folderId: string, raw: Buffer, flags: readonly string[], retry: boolean): Promise<string> {
+    const folder = this.path(`/mailFolders/${encodeURIComponent(folderId)}/messages`);
+    const messageId = /^Message-ID:\s*(<[^>\r\n]+>)/im.exec(raw.subarray(0, 64 * 1024).toString('latin1'))?.[1];
+    if (retry && messageId) {
+      const page = await this.api.get<Page<MicrosoftGraph.Message>>(`${folder}?$filter=internetMessageId eq '${messageId.replace(/'/g, "''")}'&$select=id`, { Prefer: IMMUTABLE });
+      const earlier = page.value?.[0]?.id;
+      if (earlier) return earlier;
+    }
+    this.api.stats.bytesOut += raw.length;
+    const created = await this.api.post<MicrosoftGraph.Message>(folder, raw.toString('base64'), { 'Content-Type': 'text/plain', Prefer: IMMUTABLE });
+    if (!created.id) throw new AdapterError('protocol', 'create from MIME gave no id');
+    // Created from MIME it is read; the client's flags decide.
+    await this.api.patch(this.path(`/messages/${encodeURIComponent(created.id)}`), flagPatch(flags, flags.some((f) => !f.startsWith('\\')) ? [] : null), { Prefer: IMMUTABLE });
+    return created.id;
+  }
+
+  async close(): Promise<void> {}
+
+  abort(): void {}
+}
+
+function listed(item: MicrosoftGraph.Message): ListedMessage {
+  // v1.0 has no size property: 0 means "not announced" (the engine fills it from the body).
+  return { id: item.id!, size: 0, flags: messageFlags(item), ...(item.receivedDateTime ? { internalDate: new Date(item.receivedDateTime) } : {}) };
+}
+
+export class GraphAdapter implements BackendAdapter {
+  readonly kind = 'graph';
+  readonly capabilities: BackendCapabilities = {
+    folders: true,
+    labels: false,
+    serverFlags: true,
+    keywords: true,
+    move: true,
+    append: true,
+    send: false,
+    push: false,
+    changeCursors: true,
+    delete: true,
+    mirrorFolders: true,
+  };
+  readonly stats: TrafficStats = { connections: 0, commands: 0, bytesIn: 0, bytesOut: 0 };
+  readonly ownsFlag = graphOwnsFlag;
+  readonly settings: GraphSettings;
+  private api: GraphApi | null = null;
+  private known: WellKnownIds | null = null;
+  private root: string | null = null;
+
+  constructor(private readonly account: AdapterAccount) {
+    this.settings = graphSettings(account.settings);
+  }
+
+  private graph(): GraphApi {
+    this.api ??= new GraphApi(this.settings, this.account.credentials, this.stats, this.account.saveCredentials);
+    return this.api;
+  }
+
+  /** Sessions are cheap (HTTP); connecting makes sure a token can be had. */
+  async connect(): Promise<BackendSession> {
+    const api = this.graph();
+    this.stats.connections++;
+    await api.tokens.get();
+    return new GraphSession(api, this);
+  }
+
+  async probe(): Promise<void> {
+    const api = this.graph();
+    await api.get(`${api.base}/mailFolders/inbox?$select=id`);
+  }
+
+  /** Well-known folder ids, resolved once with one $batch (v1.0 has no wellKnownName property). */
+  async wellKnown(api: GraphApi): Promise<WellKnownIds> {
+    if (this.known) return this.known;
+    const names = [...WELL_KNOWN.map((w) => w.name), ...HIDDEN_WELL_KNOWN];
+    const answers = await api.batch(names.map((name, i) => ({ id: String(i), method: 'GET' as const, url: `${api.base}/mailFolders/${name}?$select=id` })));
+    const known: WellKnownIds = { byId: new Map(), hidden: new Set() };
+    names.forEach((name, i) => {
+      const a = answers.get(String(i));
+      const id = a?.status === 200 ? (a.body as { id?: string }).id : undefined;
+      if (!id) return;
+      const wk = WELL_KNOWN.find((w) => w.name === name);
+      if (wk) known.byId.set(id, { specialUse: wk.specialUse, inbox: wk.inbox });
+      else known.hidden.add(id);
+      if (name === 'msgfolderroot') this.root = id;
+    });
+    if (![...known.byId.values()].some((v) => v.inbox)) throw new AdapterError('unavailable', 'the inbox could not be resolved');
+    this.known = known;
+    return known;
+  }
+
+  async rootId(api: GraphApi): Promise<string> {
+    if (!this.root) await this.wellKnown(api);
+    return this.root ?? 'msgfolderroot';
+  }
+
+  dispose(): void {
+    this.api?.dispose();
+    this.api = null;
+  }
+}
+
+export function createGraphAdapter(account: AdapterAccount): BackendAdapter {
+  return new GraphAdapter(account);
+}
