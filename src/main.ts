@@ -27,7 +27,7 @@ import { createPop3Adapter } from '../adapters/pop3';
 import { createGraphAdapter } from '../adapters/graph';
 
 /** Backend adapters by account kind: wired here only, never imported by the protocol layers. */
-export const BACKEND_ADAPTERS = { pop3: createPop3Adapter, gmail: createGmailAdapter } as const;
+export const BACKEND_ADAPTERS = { pop3: createPop3Adapter, gmail: createGmailAdapter, graph: createGraphAdapter } as const;
 
 export interface RunningMemgate {
   imap: ListeningImap;
