@@ -101,7 +101,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
       },
     );
     // Submission: routing by the From address's account; adapters add their SenderFactory here.
-    const outbox = new PgOutbox(database.dataSource, bus);
+    const outbox = new PgOutbox(database.dataSource, bus, { leaseSeconds: config.outboxLeaseSeconds });
     const sendingAccounts = new PgSendingAccounts(database.dataSource);
     const senders = new SenderRegistry([new SmtpRelayFactory(masterKey.key)]);
     const worker = new OutboxWorker(outbox, sendingAccounts, senders, log, {

@@ -34,6 +34,8 @@ export const configSchema = z.object({
   outboxRetryBase: z.coerce.number().min(0.01).default(60),
   /** Seconds: how long temporary failures are retried before a DSN says the message failed. */
   outboxGiveUpAfter: z.coerce.number().min(1).default(5 * 24 * 3600),
+  /** Seconds a process's claim on an outbox message lasts unrenewed; another sends it this long after it dies. */
+  outboxLeaseSeconds: z.coerce.number().min(1).default(60),
   /** Days an expunge stays in the log for QRESYNC's VANISHED (EARLIER); older ones are trimmed. */
   expungeLogDays: z.coerce.number().positive('must be more than 0 days').default(90),
   /** Key for backend credentials at rest: 64 hex digits or base64 of 32 bytes (else <dataDir>/master.key). */
@@ -61,6 +63,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   maxMessageSize: 'MEMGATE_MAX_MESSAGE_SIZE',
   outboxRetryBase: 'MEMGATE_OUTBOX_RETRY_BASE',
   outboxGiveUpAfter: 'MEMGATE_OUTBOX_GIVE_UP_AFTER',
+  outboxLeaseSeconds: 'MEMGATE_OUTBOX_LEASE_SECONDS',
   expungeLogDays: 'MEMGATE_EXPUNGE_LOG_DAYS',
   masterKey: 'MEMGATE_MASTER_KEY',
   syncLeaseSeconds: 'MEMGATE_SYNC_LEASE_SECONDS',

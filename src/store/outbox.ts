@@ -1,17 +1,26 @@
 // The durable submission outbox (design invariant 7). A message is a committed row before
-// the client hears 250. A worker takes a due row with FOR UPDATE SKIP LOCKED and keeps the
-// lock (and its transaction) open while it delivers: a second process skips the row, and
-// a process that dies mid-delivery releases it with its connection, so the row is retried
-// at once by whoever is left. The outcome, the Sent copy, the DSN into INBOX and the
-// draft's RFC 5550 keywords are written in that same transaction.
-import type { DataSource, QueryRunner } from 'typeorm';
+// the client hears 250. A worker claims a due row with a lease (one short statement:
+// FOR UPDATE SKIP LOCKED picks it, lease_token marks it, next_attempt_at becomes the
+// lease's expiry and is pushed on by a heartbeat while the send runs), sends it with no
+// database transaction open, then records the outcome (state, the next hop's reply, the
+// Sent copy, the DSN into INBOX, the draft's RFC 5550 keywords) in one short transaction,
+// only while it still holds the lease. A process that dies mid-send stops renewing; the
+// row is due again when the lease runs out and whoever is left sends it.
+//
+// Exactly once, precisely (see src/submit/README.md): the one window left is between the
+// next hop's 250 and the commit of the outcome transaction (milliseconds). A crash there
+// sends the message again after the lease expires. So does a connection lost after the
+// next hop committed the message but before its 250 reached us (RFC 1047), which no
+// sender can close; the Message-ID is unchanged, so receivers can tell the copies apart.
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
 import type { StoreEvent } from '../core/events';
 import type { EventBus } from '../core/ports';
 import type { DeliveryOutcome, DraftRef, NewOutboxEntry, Outbox, OutboxEntry, Recipient } from '../submit/ports';
 import { changeFlags } from './changes';
 import { append } from './messages';
 import { INBOX } from './names';
-import { inTransaction, MAILBOX_COLUMNS, type MailboxRow, type Sql } from './sql';
+import { autocommit, inTransaction, MAILBOX_COLUMNS, type MailboxRow, type Sql } from './sql';
 
 interface OutboxRow {
   id: string;
@@ -31,10 +40,24 @@ interface OutboxRow {
 export const SUBMIT_PENDING = '$SubmitPending';
 export const SUBMITTED = '$Submitted';
 
+export interface OutboxLeaseOptions {
+  /** Seconds a claim lasts without renewal: how soon a dead process's message is retried. */
+  leaseSeconds: number;
+}
+
+export const DEFAULT_OUTBOX_LEASE: OutboxLeaseOptions = { leaseSeconds: 60 };
+
+const OUTBOX_COLUMNS = 'id, user_id, account_id, mail_from, recipients, dsn_ret, dsn_envid, raw, attempts, give_up_at, draft, copy_filed';
+
 export class PgOutbox implements Outbox {
+  /** Names this process in lease tokens (with a counter per claim). */
+  private readonly owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  private claims = 0;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly bus: EventBus,
+    private readonly lease: OutboxLeaseOptions = DEFAULT_OUTBOX_LEASE,
   ) {}
 
   async enqueue(entry: NewOutboxEntry): Promise<string> {
@@ -66,37 +89,53 @@ export class PgOutbox implements Outbox {
   }
 
   async deliverNext(deliver: (entry: OutboxEntry) => Promise<DeliveryOutcome>): Promise<boolean> {
-    // Not inTransaction: its retry on deadlock would run `deliver` (a network send) twice.
-    const runner = this.dataSource.createQueryRunner();
-    const events: StoreEvent[] = [];
+    const token = `${this.owner}-${++this.claims}`;
+    const leaseSeconds = this.lease.leaseSeconds;
+    const [row] = await autocommit(this.dataSource, (sql) =>
+      sql.rows<OutboxRow>(
+        `UPDATE outbox SET lease_token = $1, next_attempt_at = now() + $2 * interval '1 second', attempts = attempts + 1
+          WHERE id = (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= now()
+                       ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING ${OUTBOX_COLUMNS}`,
+        [token, leaseSeconds],
+      ),
+    );
+    if (!row) return false;
+    // attempts counts this claim; the entry says how many came before it.
+    const entry = toEntry({ ...row, attempts: row.attempts - 1 });
+    const heartbeat = setInterval(() => {
+      autocommit(this.dataSource, (sql) =>
+        sql.rows(
+          `UPDATE outbox SET next_attempt_at = now() + $3 * interval '1 second' WHERE id = $1 AND lease_token = $2 AND state = 'queued'`,
+          [entry.id, token, leaseSeconds],
+        ),
+      ).catch(() => undefined); // a missed renewal only shortens the lease
+    }, Math.max(250, (leaseSeconds * 1000) / 3));
+    heartbeat.unref();
+    let outcome: DeliveryOutcome;
     try {
-      await runner.connect();
-      await runner.startTransaction('READ COMMITTED');
-      const sql = sqlOf(runner);
-      const [row] = await sql.rows<OutboxRow>(
-        `SELECT id, user_id, account_id, mail_from, recipients, dsn_ret, dsn_envid, raw, attempts, give_up_at, draft, copy_filed
-           FROM outbox WHERE state = 'queued' AND next_attempt_at <= now()
-          ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      );
-      if (!row) {
-        await runner.commitTransaction();
-        return false;
-      }
-      const entry = toEntry(row);
-      const copyFiled = row.copy_filed;
-      let outcome: DeliveryOutcome;
-      try {
-        outcome = await deliver(entry);
-      } catch (err) {
-        outcome = { kind: 'retry', error: `internal error: ${(err as Error).message}`, at: new Date(Date.now() + 60_000) };
-      }
-      await record(sql, entry, copyFiled, outcome, events);
-      await runner.commitTransaction();
+      outcome = await deliver(entry);
     } catch (err) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      throw err;
+      outcome = { kind: 'retry', error: `internal error: ${(err as Error).message}`, at: new Date(Date.now() + 60_000) };
     } finally {
-      await runner.release();
+      clearInterval(heartbeat);
+    }
+    const events: StoreEvent[] = [];
+    // No network inside: inTransaction may safely run this again after a deadlock.
+    const held = await inTransaction(this.dataSource, async (sql) => {
+      events.length = 0;
+      const [lease] = await sql.rows<{ copy_filed: boolean }>(
+        `SELECT copy_filed FROM outbox WHERE id = $1 AND lease_token = $2 AND state = 'queued' FOR UPDATE`,
+        [entry.id, token],
+      );
+      if (!lease) return false;
+      await record(sql, entry, lease.copy_filed, outcome, events);
+      return true;
+    });
+    if (!held) {
+      // Another process took the message over (this one stalled past its lease): it may
+      // have been sent twice; its outcome is the other process's to record.
+      throw new Error(`outbox message ${entry.id}: lease lost during delivery (${outcome.kind}); the outcome was not recorded`);
     }
     await this.publish(events);
     return true;
@@ -105,15 +144,6 @@ export class PgOutbox implements Outbox {
   private async publish(events: StoreEvent[]): Promise<void> {
     for (const event of events) await this.bus.publish(event).catch(() => undefined);
   }
-}
-
-function sqlOf(runner: QueryRunner): Sql {
-  return {
-    async rows<T>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-      const result = await runner.query(text, [...params], true);
-      return (result.records ?? []) as T[];
-    },
-  };
 }
 
 function toEntry(row: OutboxRow): OutboxEntry {
@@ -138,7 +168,7 @@ async function record(sql: Sql, entry: OutboxEntry, copyFiled: boolean, outcome:
   switch (outcome.kind) {
     case 'retry':
       await sql.rows(
-        'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1',
+        'UPDATE outbox SET lease_token = NULL, next_attempt_at = $2, last_error = $3 WHERE id = $1',
         [entry.id, outcome.at, outcome.error],
       );
       return;
@@ -146,13 +176,13 @@ async function record(sql: Sql, entry: OutboxEntry, copyFiled: boolean, outcome:
       if (outcome.remaining) {
         const { recipients, at, error } = outcome.remaining;
         await sql.rows(
-          'UPDATE outbox SET attempts = attempts + 1, recipients = $2::jsonb, next_attempt_at = $3, last_error = $4 WHERE id = $1',
-          [entry.id, JSON.stringify(recipients), at, error],
+          'UPDATE outbox SET lease_token = NULL, recipients = $2::jsonb, next_attempt_at = $3, last_error = $4, remote_reply = $5 WHERE id = $1',
+          [entry.id, JSON.stringify(recipients), at, error, outcome.reply ?? null],
         );
       } else {
         await sql.rows(
-          `UPDATE outbox SET state = 'sent', attempts = attempts + 1, raw = NULL, finished_at = now() WHERE id = $1`,
-          [entry.id],
+          `UPDATE outbox SET state = 'sent', lease_token = NULL, raw = NULL, finished_at = now(), remote_reply = $2 WHERE id = $1`,
+          [entry.id, outcome.reply ?? null],
         );
       }
       if (outcome.sentCopy && !copyFiled) {
@@ -167,7 +197,7 @@ async function record(sql: Sql, entry: OutboxEntry, copyFiled: boolean, outcome:
       return;
     case 'failed':
       await sql.rows(
-        `UPDATE outbox SET state = 'failed', attempts = attempts + 1, raw = NULL, finished_at = now(), last_error = $2 WHERE id = $1`,
+        `UPDATE outbox SET state = 'failed', lease_token = NULL, raw = NULL, finished_at = now(), last_error = $2 WHERE id = $1`,
         [entry.id, outcome.error],
       );
       if (outcome.report) await file(sql, entry, await findByName(sql, entry.userId, INBOX), outcome.report, [], events);

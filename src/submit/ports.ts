@@ -32,6 +32,8 @@ export interface SenderCapabilities {
 }
 
 export interface SendResult {
+  /** The next hop's reply to the message (e.g. `250 2.0.0 queued as 4XYZ`), kept in the outbox. */
+  reply?: string;
   accepted: string[];
   /** Recipients the next hop refused for good, with its reply. */
   rejected: Array<{ address: string; reply: string }>;
@@ -112,6 +114,8 @@ export interface OutboxEntry extends NewOutboxEntry {
 export type DeliveryOutcome =
   | {
       kind: 'sent';
+      /** The next hop's reply to the message. */
+      reply?: string;
       /** File this copy in the user's Sent mailbox (null when the backend keeps one). */
       sentCopy: Buffer | null;
       /** A DSN for the recipients refused for good, into the sender's INBOX. */
@@ -126,9 +130,10 @@ export interface Outbox {
   /** Commits the message (and marks a BURL draft $SubmitPending); resolves with its id. */
   enqueue(entry: NewOutboxEntry): Promise<string>;
   /**
-   * Takes one due message, keeps it locked while `deliver` runs (a second process skips
-   * it; a crashed one releases it with its connection), then records the outcome, all in
-   * one transaction. Resolves false when nothing was due.
+   * Claims one due message with a lease (renewed while `deliver` runs; a second process
+   * skips it; a crashed one stops renewing and the message is due again when the lease
+   * runs out), then records the outcome in one short transaction. Resolves false when
+   * nothing was due.
    */
   deliverNext(deliver: (entry: OutboxEntry) => Promise<DeliveryOutcome>): Promise<boolean>;
 }

@@ -74,7 +74,7 @@ export class SmtpRelaySender implements Sender {
         },
         raw,
       });
-      const result: SendResult = { accepted: info.accepted.map(String), rejected: [], deferred: [] };
+      const result: SendResult = { reply: info.response, accepted: info.accepted.map(String), rejected: [], deferred: [] };
       for (const err of (info as { rejectedErrors?: ReplyError[] }).rejectedErrors ?? []) addRejection(result, err);
       return result;
     } catch (e) {

@@ -16,7 +16,7 @@ import {
 } from './ports';
 
 export interface OutboxWorkerOptions {
-  /** Deliveries in flight at once (each holds one database connection). */
+  /** Deliveries in flight at once (none holds a database connection while it sends). */
   concurrency: number;
   /** How often an idle worker looks for due messages (other processes enqueue too). */
   pollMs: number;
@@ -130,6 +130,7 @@ export class OutboxWorker {
       }
       return {
         kind: 'sent',
+        ...(result.reply ? { reply: result.reply } : {}),
         sentCopy: result.accepted.length > 0 && !sender.capabilities.savesSentCopy ? entry.raw : null,
         report,
         ...(remaining.length > 0

@@ -1,5 +1,6 @@
 // Invariant 7 across a crash: a message answered 250 and then caught mid-delivery by
-// kill -9 is delivered exactly once by the next process on the same database.
+// kill -9 is delivered exactly once by the next process on the same database, once the
+// dead process's lease on it has run out (2 s here).
 import assert from 'node:assert/strict';
 import { openTestStore, type TestStore } from '../support/db';
 import { freePort, startMemgateProcess, type MemgateProcess } from '../support/process';
@@ -29,7 +30,7 @@ describe('outbox across kill -9', function () {
 
   async function start(): Promise<{ proc: MemgateProcess; port: number }> {
     const port = await freePort();
-    const proc = await startMemgateProcess({ DATABASE_URL: ts.db.url, MEMGATE_SUBMISSION_PORT: String(port) });
+    const proc = await startMemgateProcess({ DATABASE_URL: ts.db.url, MEMGATE_SUBMISSION_PORT: String(port), MEMGATE_OUTBOX_LEASE_SECONDS: '2' });
     procs.push(proc);
     return { proc, port };
   }
@@ -50,12 +51,19 @@ describe('outbox across kill -9', function () {
     const body = message('kim@example.org', 'lee@remote.test', 'survives a crash');
     assert.match(await client.send(body + '.'), /^250 2\.6\.0 Message queued as \d+/);
     client.close();
-    // The relay has the message but has not answered: the worker holds the row.
+    // The relay has the message but has not answered: the worker holds the lease, with no
+    // database transaction open.
     const deadline = Date.now() + 30000;
     while (sink.stalled < 1) {
       if (Date.now() > deadline) throw new Error('the worker never reached the relay');
       await new Promise((r) => setTimeout(r, 50));
     }
+    const open: Array<{ n: string }> = await ts.db.dataSource.query(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+    );
+    assert.equal(Number(open[0].n), 0, 'no transaction held open across the relay send');
+    const [claimed]: Array<{ lease_token: string | null }> = await ts.db.dataSource.query('SELECT lease_token FROM outbox');
+    assert.ok(claimed.lease_token, 'the message is claimed');
     await first.proc.stop('SIGKILL');
     assert.deepEqual(await states(), ['queued']);
     assert.equal(sink.messages.length, 0);
@@ -71,5 +79,11 @@ describe('outbox across kill -9', function () {
     assert.equal(sink.messages.length, 1);
     assert.equal(sink.messages[0].raw.toString('latin1'), body);
     assert.deepEqual(sink.messages[0].to, ['lee@remote.test']);
+    const [row]: Array<{ remote_reply: string; attempts: number; lease_token: string | null }> = await ts.db.dataSource.query(
+      'SELECT remote_reply, attempts, lease_token FROM outbox',
+    );
+    assert.match(row.remote_reply, /^250 /, 'the relay\'s reply is kept');
+    assert.equal(row.attempts, 2);
+    assert.equal(row.lease_token, null);
   });
 });
