@@ -82,7 +82,19 @@ class GatewayHandler implements Middleware {
     this.next = next;
   }
 
+  /** The library wraps what a middleware throws into a GraphError; this keeps ours. */
+  lastError: AdapterError | null = null;
+
   async execute(ctx: Context): Promise<void> {
+    try {
+      await this.exchange(ctx);
+    } catch (err) {
+      if (err instanceof AdapterError) this.lastError = err;
+      throw err;
+    }
+  }
+
+  private async exchange(ctx: Context): Promise<void> {
     const method = (ctx.options?.method ?? 'GET').toUpperCase();
     const idempotent = method !== 'POST' || /\/\$batch$|\/delta/.test(String(ctx.request));
     let authRetried = false;
@@ -150,6 +162,7 @@ export class GraphApi {
   private readonly dispatcher: Agent | undefined;
   /** `/users/{mailbox}` */
   readonly base: string;
+  private readonly gateway: GatewayHandler;
 
   constructor(
     readonly settings: GraphSettings,
@@ -161,6 +174,7 @@ export class GraphApi {
     this.tokens = new TokenSource(settings, credentials, this.postForm, save);
     this.limiter = limiterFor(settings);
     const gateway = new GatewayHandler(this.tokens, this.limiter, settings, stats);
+    this.gateway = gateway;
     gateway.setNext(new HTTPMessageHandler());
     const host = new URL(settings.graphUrl).hostname;
     this.client = Client.initWithMiddleware({
@@ -250,6 +264,11 @@ export class GraphApi {
     try {
       return await work();
     } catch (err) {
+      const ours = this.gateway.lastError;
+      if (err instanceof GraphError && err.code === 'AdapterError' && ours) {
+        this.gateway.lastError = null;
+        throw ours;
+      }
       throw toAdapterError(err);
     }
   }

@@ -9,6 +9,7 @@ import { InProcessEventBus } from '../store/event-bus';
 import { PgBackendSync, type BackendAccountRow } from '../store/pg-backend-sync';
 import { encryptCredentials, loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
 import { addGmailAccount } from './gmail-account';
+import { addGraphAccount } from './graph-account';
 import { readStdin } from './users';
 
 async function withSync<T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>): Promise<T> {
@@ -54,11 +55,19 @@ interface AddOptions {
   tokenUrl?: string;
   deviceUrl?: string;
   pubsubTopic?: string;
+  mailbox?: string;
+  tenant?: string;
+  clientSecretStdin?: boolean;
+  deviceCode?: boolean;
+  graphUrl?: string;
+  loginUrl?: string;
+  caFile?: string;
 }
 
 function describe(row: BackendAccountRow): string {
   const s = row.settings;
-  const where = typeof s.host === 'string' ? `${String(s.username ?? '')}@${s.host}:${String(s.port)}` : typeof s.address === 'string' ? s.address : '';
+  const where =
+    typeof s.host === 'string' ? `${String(s.username ?? '')}@${s.host}:${String(s.port)}` : typeof s.address === 'string' ? s.address : typeof s.mailbox === 'string' ? s.mailbox : '';
   return `${row.id}\t${row.user_name}\t${row.kind}\t${row.label ?? '(primary)'}\t${where}`;
 }
 
@@ -102,9 +111,17 @@ export function accountCommands(program: Command): void {
     .option('--token-url <url>', 'gmail: OAuth token endpoint')
     .option('--device-url <url>', 'gmail: OAuth device authorization endpoint')
     .option('--pubsub-topic <topic>', 'gmail: Pub/Sub topic for push (users.watch)')
+    .option('--mailbox <address>', 'graph: the Exchange Online mailbox')
+    .option('--tenant <tenant>', 'graph: tenant id or domain')
+    .option('--client-secret-stdin', 'graph: app-only sign-in, the client secret on standard input')
+    .option('--device-code', 'graph: delegated sign-in with the device-code flow (prints a code and a URL, waits)')
+    .option('--graph-url <url>', 'graph: Graph base URL (default https://graph.microsoft.com)')
+    .option('--login-url <url>', 'graph: login base URL (default https://login.microsoftonline.com)')
+    .option('--ca-file <file>', 'graph: extra CA certificate (PEM) to trust for those URLs')
     .action(async (user: string, kind: string, opts: AddOptions) => {
       if (kind === 'gmail') return addGmailAccount(user, opts, parseInterval(opts.pollInterval), withSync);
-      if (kind !== 'pop3') throw new Error(`unsupported account kind: ${kind} (available: pop3, gmail)`);
+      if (kind === 'graph') return addGraphAccount(user, opts, parseInterval(opts.pollInterval), withSync);
+      if (kind !== 'pop3') throw new Error(`unsupported account kind: ${kind} (available: pop3, gmail, graph)`);
       if (!opts.host) throw new Error('--host is required');
       if (!opts.username) throw new Error('--username is required');
       if (!opts.passwordStdin) throw new Error('give the password on standard input with --password-stdin');
