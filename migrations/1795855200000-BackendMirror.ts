@@ -150,6 +150,26 @@ export class BackendMirror1795855200000 implements MigrationInterface {
     await q.query(`DROP FUNCTION IF EXISTS memgate_backend_flags_changed()`);
     await q.query(`DROP TRIGGER IF EXISTS mailbox_messages_backend_added ON mailbox_messages`);
     await q.query(`DROP FUNCTION IF EXISTS memgate_backend_message_added()`);
+    // The removal trigger as BackendSync1795854000000 made it (before moves and txid).
+    await q.query(`
+      CREATE OR REPLACE FUNCTION memgate_backend_message_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        b backend_messages%ROWTYPE;
+      BEGIN
+        IF coalesce(current_setting('memgate.sync_apply', true), '') = 'on' THEN
+          RETURN NULL;
+        END IF;
+        UPDATE backend_messages SET state = 'hidden', uid = NULL
+         WHERE mailbox_id = OLD.mailbox_id AND uid = OLD.uid
+        RETURNING * INTO b;
+        IF FOUND THEN
+          INSERT INTO writeback_queue (user_id, account_id, op)
+          VALUES (b.user_id, b.account_id,
+                  jsonb_build_object('kind', 'expunge', 'folderId', b.folder_id, 'id', b.backend_id));
+        END IF;
+        RETURN NULL;
+      END
+      $$`);
     await q.query(`ALTER TABLE writeback_queue DROP COLUMN txid`);
     await q.query(`DROP TABLE IF EXISTS backend_folders`);
     await q.query(`ALTER TABLE account_sync DROP COLUMN push`);
