@@ -1,16 +1,15 @@
 // `memgate account add|list|status|remove`: backend accounts of gateway users.
 import type { Command } from 'commander';
 import path from 'node:path';
-import { AdapterError } from '../../adapters/contract';
 import { loadConfig } from '../config/load';
-import { BACKEND_ADAPTERS } from '../main';
 import { openDatabase } from '../store/database';
 import { InProcessEventBus } from '../store/event-bus';
 import { PgBackendSync, type BackendAccountRow } from '../store/pg-backend-sync';
-import { encryptCredentials, loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
+import { loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
 import { addGmailAccount } from './gmail-account';
 import { addGraphAccount } from './graph-account';
 import { readStdin } from './users';
+import { verifyAndSave } from './save-account';
 
 async function withSync<T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -141,18 +140,11 @@ export function accountCommands(program: Command): void {
         deleteOnExpunge: opts.deleteOnExpunge === true,
       };
       const credentials = { username: opts.username, password };
-      if (opts.verify) {
-        try {
-          await BACKEND_ADAPTERS.pop3({ id: 'new', settings, credentials }).probe();
-        } catch (err) {
-          const why = err instanceof AdapterError ? `${err.kind}: ${err.message}` : String(err);
-          throw new Error(`cannot use this POP3 account (${why}); nothing was saved`);
-        }
-      }
-      const created = await withSync((sync, key) =>
-        sync.addAccount({ userName: user, kind: 'pop3', label: opts.label ?? null, settings, credentials: encryptCredentials(key, credentials) }),
+      const accountId = await verifyAndSave(
+        { user, kind: 'pop3', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'POP3 account' },
+        withSync,
       );
-      process.stdout.write(`account ${created.accountId} added to ${user}; a running memgate starts syncing it within seconds\n`);
+      process.stdout.write(`account ${accountId} added to ${user}; a running memgate starts syncing it within seconds\n`);
     });
   account
     .command('list [user]')

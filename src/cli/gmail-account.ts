@@ -4,9 +4,7 @@
 import { AdapterError } from '../../adapters/contract';
 import { GOOGLE_API_ROOT, GOOGLE_DEVICE_CODE_URL, GOOGLE_TOKEN_URL } from '../../adapters/gmail/client';
 import { deviceAuthorization } from '../../adapters/gmail/oauth';
-import type { PgBackendSync } from '../store/pg-backend-sync';
-import { encryptCredentials } from '../sync/credentials';
-import { BACKEND_ADAPTERS } from '../main';
+import { verifyAndSave, type WithSync } from './save-account';
 
 export interface GmailAddOptions {
   address?: string;
@@ -20,7 +18,6 @@ export interface GmailAddOptions {
   verify: boolean;
 }
 
-type WithSync = <T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>) => Promise<T>;
 
 export async function addGmailAccount(user: string, opts: GmailAddOptions, pollIntervalSeconds: number, withSync: WithSync): Promise<void> {
   const address = opts.address?.trim();
@@ -55,16 +52,9 @@ export async function addGmailAccount(user: string, opts: GmailAddOptions, pollI
     ...(opts.pubsubTopic ? { pubsubTopic: opts.pubsubTopic } : {}),
   };
   const credentials = { refreshToken: tokens.refreshToken, clientSecret };
-  if (opts.verify) {
-    try {
-      await BACKEND_ADAPTERS.gmail({ id: 'new', settings, credentials }).probe();
-    } catch (err) {
-      const why = err instanceof AdapterError ? `${err.kind}: ${err.message}` : String(err);
-      throw new Error(`cannot use this Gmail account (${why}); nothing was saved`);
-    }
-  }
-  const created = await withSync((sync, key) =>
-    sync.addAccount({ userName: user, kind: 'gmail', label: opts.label ?? null, settings, credentials: encryptCredentials(key, credentials) }),
+  const accountId = await verifyAndSave(
+    { user, kind: 'gmail', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'Gmail account' },
+    withSync,
   );
-  process.stdout.write(`account ${created.accountId} (${address}) added to ${user}; a running memgate starts syncing it within seconds\n`);
+  process.stdout.write(`account ${accountId} (${address}) added to ${user}; a running memgate starts syncing it within seconds\n`);
 }

@@ -4,13 +4,10 @@
 // approve). The Graph and login base URLs are settings (the emulator uses them); a probe
 // checks the mailbox before anything is saved; credentials are stored encrypted.
 import fs from 'node:fs';
-import { AdapterError } from '../../adapters/contract';
 import { deviceCodeSignIn, graphSettings } from '../../adapters/graph';
 import { GraphApi } from '../../adapters/graph/client';
-import type { PgBackendSync } from '../store/pg-backend-sync';
-import { encryptCredentials } from '../sync/credentials';
-import { BACKEND_ADAPTERS } from '../main';
 import { readStdin } from './users';
+import { verifyAndSave, type WithSync } from './save-account';
 
 export interface GraphAddOptions {
   mailbox?: string;
@@ -25,7 +22,6 @@ export interface GraphAddOptions {
   verify: boolean;
 }
 
-type WithSync = <T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>) => Promise<T>;
 
 export async function addGraphAccount(user: string, opts: GraphAddOptions, pollIntervalSeconds: number, withSync: WithSync): Promise<void> {
   if (!opts.mailbox) throw new Error('--mailbox <user@tenant> is required');
@@ -59,21 +55,9 @@ export async function addGraphAccount(user: string, opts: GraphAddOptions, pollI
     if (secret.length === 0) throw new Error('empty client secret');
     credentials = { clientSecret: secret };
   }
-  // The probe may rotate the refresh token: keep whichever it ends with.
-  const account = { id: 'new', settings, credentials, saveCredentials: async (c: Record<string, string>) => void (credentials = c) };
-  if (opts.verify) {
-    const adapter = BACKEND_ADAPTERS.graph(account);
-    try {
-      await adapter.probe();
-    } catch (err) {
-      const why = err instanceof AdapterError ? `${err.kind}: ${err.message}` : String(err);
-      throw new Error(`cannot use this Graph mailbox (${why}); nothing was saved`);
-    } finally {
-      adapter.dispose?.();
-    }
-  }
-  const created = await withSync((sync, key) =>
-    sync.addAccount({ userName: user, kind: 'graph', label: opts.label ?? null, settings, credentials: encryptCredentials(key, credentials) }),
+  const accountId = await verifyAndSave(
+    { user, kind: 'graph', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'Graph mailbox' },
+    withSync,
   );
-  process.stdout.write(`account ${created.accountId} added to ${user}; a running memgate starts syncing it within seconds\n`);
+  process.stdout.write(`account ${accountId} added to ${user}; a running memgate starts syncing it within seconds\n`);
 }
