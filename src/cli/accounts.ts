@@ -6,8 +6,8 @@ import { openDatabase } from '../store/database';
 import { InProcessEventBus } from '../store/event-bus';
 import { PgBackendSync, type BackendAccountRow } from '../store/pg-backend-sync';
 import { loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
-import { addGmailAccount } from './gmail-account';
-import { addGraphAccount } from './graph-account';
+import { addGmailAccount, type GmailAddOptions } from './gmail-account';
+import { addGraphAccount, type GraphAddOptions } from './graph-account';
 import { readStdin } from './users';
 import { verifyAndSave } from './save-account';
 
@@ -35,7 +35,8 @@ export function parseInterval(text: string): number {
   return seconds;
 }
 
-interface AddOptions {
+/** Every option of `account add`: POP3's here, the OAuth kinds' in their own files. */
+interface AddOptions extends GmailAddOptions, GraphAddOptions {
   host?: string;
   port?: string;
   username?: string;
@@ -45,22 +46,6 @@ interface AddOptions {
   insecure?: boolean;
   pollInterval: string;
   deleteOnExpunge?: boolean;
-  label?: string;
-  verify: boolean;
-  address?: string;
-  clientId?: string;
-  clientSecret?: string;
-  apiUrl?: string;
-  tokenUrl?: string;
-  deviceUrl?: string;
-  pubsubTopic?: string;
-  mailbox?: string;
-  tenant?: string;
-  clientSecretStdin?: boolean;
-  deviceCode?: boolean;
-  graphUrl?: string;
-  loginUrl?: string;
-  caFile?: string;
 }
 
 function describe(row: BackendAccountRow): string {

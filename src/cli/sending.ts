@@ -2,13 +2,12 @@
 // addresses submission lets the user send as, and the SMTP relay a POP3 (or local)
 // account sends through, with its login sealed under the master key.
 import type { Command } from 'commander';
-import nodemailer from 'nodemailer';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
 import { openDatabase } from '../store/database';
 import { PgSendingAccounts } from '../store/sending-accounts';
 import type { SendingAccount } from '../submit/ports';
-import { parseRelaySettings, type RelaySettings } from '../submit/relay';
+import { parseRelaySettings, relayTransport, type RelaySettings } from '../submit/relay';
 import { decryptCredentials, encryptCredentials, loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
 import { readStdin } from './users';
 
@@ -78,17 +77,7 @@ interface RelayOptions {
 
 /** Logs in to the relay (EHLO, STARTTLS, AUTH) without sending anything. */
 async function verifyRelay(settings: RelaySettings, login: { user: string; pass: string } | null): Promise<void> {
-  const transport = nodemailer.createTransport({
-    host: settings.host,
-    port: settings.port,
-    secure: settings.secure,
-    requireTLS: settings.requireTLS,
-    tls: { rejectUnauthorized: settings.rejectUnauthorized },
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 15_000,
-    ...(login ? { auth: login } : {}),
-  });
+  const transport = relayTransport(settings, login, 15_000);
   try {
     await transport.verify();
   } finally {

@@ -35,6 +35,21 @@ interface ReplyError {
   message: string;
 }
 
+/** A nodemailer transport to an account's relay (delivery, and the CLI's login check). */
+export function relayTransport(s: RelaySettings, auth: { user: string; pass: string } | null, timeoutMs: number) {
+  return nodemailer.createTransport({
+    host: s.host,
+    port: s.port,
+    secure: s.secure,
+    requireTLS: s.requireTLS,
+    tls: { rejectUnauthorized: s.rejectUnauthorized },
+    ...(auth ? { auth } : {}),
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
+}
+
 export class SmtpRelaySender implements Sender {
   readonly capabilities = { savesSentCopy: false };
 
@@ -51,17 +66,7 @@ export class SmtpRelaySender implements Sender {
     } catch (err) {
       throw new DeliveryError(`relay ${s.host}:${s.port}: cannot open the stored relay login: ${(err as Error).message}`, false, undefined, err);
     }
-    const transport = nodemailer.createTransport({
-      host: s.host,
-      port: s.port,
-      secure: s.secure,
-      requireTLS: s.requireTLS,
-      tls: { rejectUnauthorized: s.rejectUnauthorized },
-      ...(auth ? { auth } : {}),
-      connectionTimeout: s.timeoutSeconds * 1000,
-      greetingTimeout: s.timeoutSeconds * 1000,
-      socketTimeout: s.timeoutSeconds * 1000,
-    });
+    const transport = relayTransport(s, auth ?? null, s.timeoutSeconds * 1000);
     const notify = commonNotify(envelope);
     try {
       const info = await transport.sendMail({
