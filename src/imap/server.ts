@@ -40,6 +40,14 @@ class SocketTransport implements Transport {
     this.tlsActive = socket instanceof tls.TLSSocket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.loopback = isLoopback(this.remoteAddress);
+    this.accepted = socket;
+  }
+
+  /** The socket as accepted: its inactivity timer (and handler) stays on it after STARTTLS. */
+  private readonly accepted: net.Socket;
+
+  setInactivityTimeout(ms: number): void {
+    this.accepted.setTimeout(ms);
   }
 
   write(chunks: Array<string | Buffer>): void {
@@ -159,11 +167,6 @@ export async function startImapServer(ctx: ImapContext, opts: ImapServerOptions)
       session.close();
     };
     socket.setTimeout(ctx.limits.preauthTimeoutMs, timeout);
-    const origLoggedIn = session.loggedIn.bind(session);
-    session.loggedIn = (user) => {
-      origLoggedIn(user);
-      socket.setTimeout(ctx.limits.idleTimeoutMs);
-    };
     socket.on('data', onData);
     socket.on('error', (err) => ctx.log.debug({ err }, 'IMAP socket error'));
     socket.on('close', () => {

@@ -3,7 +3,7 @@
 // updates at the moments the RFC allows.
 import type { User } from '../core/ports';
 import type { StoreEvent } from '../core/events';
-import { MemgateError, ProtocolError } from '../core/errors';
+import { MemgateError } from '../core/errors';
 import { CommandReader, tagOf, type ReaderEvent } from './wire/reader';
 import { Parser } from './wire/parser';
 import { serialize, type WireValue } from './wire/encode';
@@ -23,6 +23,8 @@ export interface Transport {
   /** Deflates both directions from the next byte on (COMPRESS=DEFLATE, RFC 4978). */
   startCompression(): void;
   readonly compressionActive: boolean;
+  /** How long the client may stay silent before the connection is closed. */
+  setInactivityTimeout(ms: number): void;
   close(): void;
   readonly tlsActive: boolean;
   readonly loopback: boolean;
@@ -275,6 +277,8 @@ export class Session {
     this.user = user;
     this.state = 'authenticated';
     this.authFailures = 0;
+    // Authenticated sessions may stay quiet far longer (IDLE: at least 30 minutes).
+    this.transport.setInactivityTimeout(this.ctx.limits.idleTimeoutMs);
     this.unsubscribe = this.ctx.bus.subscribe(user.id, (event) => this.onStoreEvent(event));
   }
 
@@ -326,11 +330,6 @@ export class Session {
 
   get isClosed(): boolean {
     return this.closed;
-  }
-
-  /** Raised by command files for malformed arguments they detect after parsing. */
-  static bad(message: string): never {
-    throw new ProtocolError(message);
   }
 }
 
