@@ -151,6 +151,8 @@ export interface MailStore {
   // messages
   /** All messages of a mailbox, ascending by uid (the SELECT snapshot). */
   listMessages(userId: string, mailboxId: string): Promise<MailboxMessage[]>;
+  /** UIDs of the messages that carry \Deleted now, ascending (EXPUNGE, CLOSE). */
+  deletedUids(userId: string, mailboxId: string): Promise<number[]>;
   /** What changed since `sinceModseq` (and which messages are above `lastUid`). */
   mailboxDelta(userId: string, mailboxId: string, sinceModseq: number, lastUid: number): Promise<MailboxDelta>;
   /** Expunges logged above `sinceModseq`, only within `uidRanges` when given. */

@@ -6,10 +6,7 @@ import type { Session } from './session';
 export async function expungeDeleted(session: Session, onlyUids: Set<number> | null): Promise<number[]> {
   const sel = session.selected!;
   const userId = session.user!.id;
-  const messages = await session.ctx.store.listMessages(userId, sel.id);
-  const doomed = messages
-    .filter((m) => m.flags.includes('\\Deleted') && (onlyUids === null || onlyUids.has(m.uid)))
-    .map((m) => m.uid);
+  const doomed = (await session.ctx.store.deletedUids(userId, sel.id)).filter((uid) => onlyUids === null || onlyUids.has(uid));
   if (doomed.length === 0) return [];
   return session.ctx.store.expungeMessages(userId, sel.id, doomed);
 }

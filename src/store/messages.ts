@@ -27,6 +27,16 @@ export async function listMessageRows(sql: Sql, userId: string, mailboxId: strin
   return rows.map(toMessage);
 }
 
+/** Flags are stored with system flags in canonical case, so the match is exact. */
+export async function deletedMessageUids(sql: Sql, userId: string, mailboxId: string): Promise<number[]> {
+  const mailbox = await requireMailbox(sql, userId, mailboxId);
+  const rows = await sql.rows<{ uid: number }>(
+    `SELECT uid FROM mailbox_messages WHERE mailbox_id = $1 AND flags @> ARRAY['\\Deleted']::text[] ORDER BY uid`,
+    [mailbox.id],
+  );
+  return rows.map((r) => Number(r.uid));
+}
+
 /** Run in one REPEATABLE READ transaction, so counters and rows are one snapshot. */
 export async function delta(sql: Sql, userId: string, mailboxId: string, sinceModseq: number, lastUid: number): Promise<MailboxDelta> {
   const mailbox = await requireMailbox(sql, userId, mailboxId);

@@ -26,7 +26,7 @@ import type {
 import { changeFlags, expunge, transfer, type Transferred } from './changes';
 import { expungedSince, trimExpungeLog } from './expunge-log';
 import { createMailboxTree, findMailbox, lockUser, removeMailbox, requireMailbox } from './mailboxes';
-import { append, collectGarbage, content, counts, delta, listMessageRows, saveSummary, summaries } from './messages';
+import { append, collectGarbage, content, counts, deletedMessageUids, delta, listMessageRows, saveSummary, summaries } from './messages';
 import { INBOX, normaliseMailboxName } from './names';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords';
 import { renameTree } from './rename';
@@ -143,6 +143,10 @@ export class PgMailStore implements MailStore, StoreMaintenance {
 
   listMessages(userId: string, mailboxId: string): Promise<MailboxMessage[]> {
     return this.tx((sql) => listMessageRows(sql, userId, mailboxId), 'REPEATABLE READ');
+  }
+
+  deletedUids(userId: string, mailboxId: string): Promise<number[]> {
+    return this.tx((sql) => deletedMessageUids(sql, userId, mailboxId));
   }
 
   /**
