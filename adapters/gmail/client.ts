@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { google, type Auth, type gmail_v1 } from 'googleapis';
 import { AdapterError, type TrafficStats } from '../contract';
+import { serviceAccountAuth, serviceAccountRefused } from './service-account';
 import { budgetFor, DEFAULT_UNITS_PER_MINUTE, GMAIL_UNITS, REAL_CLOCK, type Clock, type GmailMethod, type QuotaBudget } from './quota';
 
 export const GOOGLE_API_ROOT = 'https://gmail.googleapis.com/';
@@ -16,7 +17,10 @@ export const GMAIL_SCOPE = 'https://mail.google.com/';
 export interface GmailSettings {
   /** The Gmail address of the account (checked against users.getProfile). */
   address: string;
+  /** The OAuth client of the installed-app / device grant ('' for a service account). */
   clientId: string;
+  /** A service account with domain-wide delegation acts as `address` (no user grant). */
+  serviceAccountEmail?: string;
   apiRootUrl: string;
   tokenUrl: string;
   pollIntervalSeconds?: number;
@@ -43,9 +47,11 @@ export function gmailSettings(raw: Record<string, unknown>): GmailSettings {
   };
   const num = (k: string, dflt: number): number => (typeof raw[k] === 'number' && Number.isFinite(raw[k]) && (raw[k] as number) > 0 ? (raw[k] as number) : dflt);
   const root = str('apiRootUrl', GOOGLE_API_ROOT);
+  const serviceAccountEmail = typeof raw.serviceAccountEmail === 'string' && raw.serviceAccountEmail !== '' ? raw.serviceAccountEmail : undefined;
   return {
     address: str('address'),
-    clientId: str('clientId'),
+    clientId: str('clientId', serviceAccountEmail ? '' : undefined),
+    ...(serviceAccountEmail ? { serviceAccountEmail } : {}),
     apiRootUrl: root.endsWith('/') ? root : `${root}/`,
     tokenUrl: str('tokenUrl', GOOGLE_TOKEN_URL),
     pollIntervalSeconds: typeof raw.pollIntervalSeconds === 'number' ? raw.pollIntervalSeconds : undefined,
@@ -60,15 +66,21 @@ export function gmailSettings(raw: Record<string, unknown>): GmailSettings {
   };
 }
 
-/** Stored (encrypted) credentials: the refresh token of the grant and the client's secret. */
-export interface GmailCredentials {
-  refreshToken: string;
-  clientSecret: string;
-}
+/**
+ * Stored (encrypted) credentials: the refresh token of the user's grant and the client's
+ * secret, or a service account's private key (settings.serviceAccountEmail says which).
+ */
+export type GmailCredentials =
+  | { kind: 'grant'; refreshToken: string; clientSecret: string }
+  | { kind: 'serviceAccount'; privateKey: string; privateKeyId: string };
 
-export function gmailCredentials(raw: Record<string, string>): GmailCredentials {
+export function gmailCredentials(raw: Record<string, string>, settings?: Pick<GmailSettings, 'serviceAccountEmail'>): GmailCredentials {
+  if (settings?.serviceAccountEmail) {
+    if (!raw.privateKey) throw new AdapterError('auth', 'no service account key stored: add the account again with --service-account');
+    return { kind: 'serviceAccount', privateKey: raw.privateKey, privateKeyId: raw.privateKeyId ?? '' };
+  }
   if (!raw.refreshToken) throw new AdapterError('auth', 'no Google refresh token stored: add the account again');
-  return { refreshToken: raw.refreshToken, clientSecret: raw.clientSecret ?? '' };
+  return { kind: 'grant', refreshToken: raw.refreshToken, clientSecret: raw.clientSecret ?? '' };
 }
 
 interface HttpishError {
@@ -116,16 +128,29 @@ export class GmailClient {
     private readonly clock: Clock = REAL_CLOCK,
     budget?: QuotaBudget,
   ) {
-    this.auth = new google.auth.OAuth2({
-      clientId: settings.clientId,
-      clientSecret: credentials.clientSecret,
-      endpoints: { oauth2TokenUrl: settings.tokenUrl },
-      // A 401 with a token that looked valid (revoked access token, clock skew): refresh once.
-      forceRefreshOnFailure: true,
-      // Refresh five minutes before expiry, so no call runs into an expired token.
-      eagerRefreshThresholdMillis: 5 * 60_000,
-    });
-    this.auth.setCredentials({ refresh_token: credentials.refreshToken });
+    // Refresh five minutes before expiry, so no call runs into an expired token.
+    const eagerRefreshThresholdMillis = 5 * 60_000;
+    if (credentials.kind === 'serviceAccount') {
+      this.auth = serviceAccountAuth({
+        clientEmail: settings.serviceAccountEmail ?? '',
+        privateKey: credentials.privateKey,
+        privateKeyId: credentials.privateKeyId,
+        subject: settings.address,
+        scope: GMAIL_SCOPE,
+        tokenUrl: settings.tokenUrl,
+        eagerRefreshThresholdMillis,
+      });
+    } else {
+      this.auth = new google.auth.OAuth2({
+        clientId: settings.clientId,
+        clientSecret: credentials.clientSecret,
+        endpoints: { oauth2TokenUrl: settings.tokenUrl },
+        // A 401 with a token that looked valid (revoked access token, clock skew): refresh once.
+        forceRefreshOnFailure: true,
+        eagerRefreshThresholdMillis,
+      });
+      this.auth.setCredentials({ refresh_token: credentials.refreshToken });
+    }
     // No library retries: ours know the quota budget and the session's abort signal.
     this.gmail = google.gmail({ version: 'v1', auth: this.auth, rootUrl: settings.apiRootUrl, retry: false });
     this.budget = budget ?? budgetFor(settings.address, settings.unitsPerMinute, clock);
@@ -136,6 +161,7 @@ export class GmailClient {
    * an exponential backoff), 5xx and dropped connections; 404 becomes `gone`.
    */
   async call<T>(method: GmailMethod, run: (signal: AbortSignal) => Promise<{ data: T }>, signal: AbortSignal, units: number = GMAIL_UNITS[method]): Promise<T> {
+    let renewed = false;
     for (let attempt = 1; ; attempt++) {
       await this.budget.take(units, signal);
       this.stats.commands++;
@@ -144,6 +170,13 @@ export class GmailClient {
         return res.data;
       } catch (err) {
         if (signal.aborted) throw new AdapterError('unavailable', 'Gmail session ended', { cause: err });
+        if (!renewed && this.settings.serviceAccountEmail && (err as HttpishError).response?.status === 401) {
+          // The JWT client keeps its token until its own idea of expiry, also through its
+          // refresh-on-401: a token Google dropped early is renewed here, once.
+          renewed = true;
+          this.auth.credentials = { ...this.auth.credentials, expiry_date: 1 };
+          continue;
+        }
         const retry = this.classify(err, method);
         if (retry.kind === 'fail') throw retry.error;
         if (attempt >= this.settings.maxAttempts) {
@@ -194,6 +227,8 @@ export class GmailClient {
       return { kind: 'retry', why: `no answer (${String(e.code ?? text)})`, throttled: false, delayMs: (a) => this.backoff(a) };
     }
     if (fromTokenEndpoint(e, this.settings.tokenUrl) && (oauth === 'invalid_grant' || oauth === 'invalid_client' || oauth === 'unauthorized_client' || status === 401)) {
+      const sa = this.settings.serviceAccountEmail;
+      if (sa) return { kind: 'fail', error: serviceAccountRefused(oauth, text, sa, this.settings.address, GMAIL_SCOPE, err) };
       return { kind: 'fail', error: new AdapterError('auth', `Google refused the grant (${oauth ?? status}: ${text}): the account needs new credentials`, { cause: err }) };
     }
     const rateLimited = status === 429 || (status === 403 && (reason === 'userRateLimitExceeded' || reason === 'rateLimitExceeded' || reason === 'quotaExceeded'));

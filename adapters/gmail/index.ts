@@ -310,7 +310,7 @@ export class GmailAdapter implements BackendAdapter {
 
   constructor(account: AdapterAccount, opts: GmailAdapterOptions = {}) {
     this.settings = gmailSettings(account.settings);
-    const credentials = gmailCredentials(account.credentials);
+    const credentials = gmailCredentials(account.credentials, this.settings);
     this.client = new GmailClient(this.settings, credentials, this.stats, opts.clock ?? REAL_CLOCK, opts.budget);
     this.capabilities = {
       folders: true,
@@ -329,7 +329,7 @@ export class GmailAdapter implements BackendAdapter {
     };
     // Google may hand out a new refresh token on refresh: keep it, or the next start fails.
     const save = account.saveCredentials;
-    if (save) {
+    if (save && credentials.kind === 'grant') {
       this.client.auth.on('tokens', (tokens) => {
         if (tokens.refresh_token && tokens.refresh_token !== credentials.refreshToken) {
           credentials.refreshToken = tokens.refresh_token;

@@ -95,6 +95,7 @@ export function accountCommands(program: Command): void {
     .option('--token-url <url>', 'gmail: OAuth token endpoint')
     .option('--device-url <url>', 'gmail: OAuth device authorization endpoint')
     .option('--pubsub-topic <topic>', 'gmail: Pub/Sub topic for push (users.watch)')
+    .option('--service-account <keyfile>', 'gmail: a service account key (JSON) with domain-wide delegation, acting as --address (Workspace)')
     .option('--mailbox <address>', 'graph: the Exchange Online mailbox')
     .option('--tenant <tenant>', 'graph: tenant id or domain')
     .option('--client-secret-stdin', 'graph: app-only sign-in, the client secret on standard input')

@@ -24,6 +24,12 @@ export interface ServiceAccountKey {
   token_uri: string;
 }
 
+/** Domain-wide delegation as a Workspace admin grants it: the domains' users, these scopes. */
+export interface Delegation {
+  domains: string[];
+  scopes: string[];
+}
+
 interface Grant {
   clientId: string;
   email: string;
@@ -64,7 +70,7 @@ export class AuthServer {
   private readonly devices = new Map<string, DeviceAuthorization>();
   private readonly refreshTokens = new Map<string, Grant>();
   private readonly accessTokens = new Map<string, AccessToken>();
-  private readonly serviceAccounts = new Map<string, { publicKey: crypto.KeyObject; domains: string[] }>();
+  private readonly serviceAccounts = new Map<string, { publicKey: crypto.KeyObject; delegation: Delegation }>();
   /** Poll interval the device flow asks for, in seconds. */
   deviceInterval = 5;
 
@@ -251,11 +257,13 @@ export class AuthServer {
     }
   }
 
-  /** A service account key whose public half the emulator trusts; `domains` are those it
-   * may impersonate users of (domain-wide delegation). */
-  addServiceAccount(clientEmail: string, domains: string[]): ServiceAccountKey {
+  /**
+   * A service account key whose public half the emulator trusts; `domains` are those whose
+   * users it may impersonate (domain-wide delegation), for `scopes` (default: full mail).
+   */
+  addServiceAccount(clientEmail: string, domains: string[], scopes: string[] = [FULL_SCOPE]): ServiceAccountKey {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.serviceAccounts.set(clientEmail, { publicKey, domains });
+    this.serviceAccounts.set(clientEmail, { publicKey, delegation: { domains: [...domains], scopes: [...scopes] } });
     return {
       type: 'service_account',
       client_email: clientEmail,
@@ -266,8 +274,16 @@ export class AuthServer {
     };
   }
 
-  /** RFC 7523 JWT bearer grant, checked as Google does: RS256, known issuer, audience = the
-   * token endpoint, at most one hour of validity, `sub` inside a delegated domain. */
+  /** The admin changes (or, with no domains, withdraws) a service account's delegation. */
+  setDelegation(clientEmail: string, delegation: Delegation): void {
+    const sa = this.serviceAccounts.get(clientEmail);
+    if (!sa) throw new Error(`no service account ${clientEmail} in the Gmail emulator`);
+    sa.delegation = { domains: [...delegation.domains], scopes: [...delegation.scopes] };
+  }
+
+  /** RFC 7523 JWT bearer grant, checked as Google does: RS256 signed by a known service
+   * account's key, audience = the token endpoint, at most one hour of validity, `sub` an
+   * existing user inside a delegated domain, every scope asked for delegated. */
   private jwtGrant(assertion: string): Grant {
     const invalid = (d: string): OAuthError => new OAuthError(400, 'invalid_grant', d);
     const parts = assertion.split('.');
@@ -292,10 +308,13 @@ export class AuthServer {
     if (!claims.scope) throw invalid('Invalid JWT: scope missing.');
     const email = claims.sub ?? claims.iss!;
     if (claims.sub !== undefined) {
-      const domain = claims.sub.split('@')[1] ?? '';
-      if (!sa.domains.includes(domain)) {
+      const domain = claims.sub.split('@')[1]?.toLowerCase() ?? '';
+      const delegated = sa.delegation.domains.some((d) => d.toLowerCase() === domain);
+      const scopes = claims.scope.split(/\s+/).filter((x) => x !== '');
+      if (!delegated || !scopes.every((x) => sa.delegation.scopes.includes(x))) {
         throw new OAuthError(401, 'unauthorized_client', 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.');
       }
+      if (!this.userExists(claims.sub)) throw invalid('Invalid email or User ID');
     }
     return { clientId: claims.iss!, email, scope: claims.scope, revoked: false };
   }
