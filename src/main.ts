@@ -14,6 +14,7 @@ import { startSubmissionServer, type ListeningSubmission } from './submit/server
 import { OutboxWorker, DEFAULT_WORKER_OPTIONS } from './submit/worker';
 import { SenderRegistry } from './submit/senders';
 import { SmtpRelayFactory } from './submit/relay';
+import { BackendSenderFactory } from './submit/backend-senders';
 import { PgOutbox } from './store/outbox';
 import { PgSendingAccounts } from './store/sending-accounts';
 import { PgUrlauthKeys } from './store/urlauth-keys';
@@ -22,9 +23,14 @@ import { PgBackendSync } from './store/pg-backend-sync';
 import { withBodyFetcher } from './store/body-cache';
 import { SyncEngine, type SyncOptions } from './sync/engine';
 import { loadMasterKey, MASTER_KEY_WARNING } from './sync/credentials';
+import { PgPushStore } from './store/push-subscriptions';
+import { createPushHub, startPush, type PushOverrides } from './push/setup';
+import type { ListeningPush } from './push/server';
 import { createGmailAdapter } from '../adapters/gmail';
 import { createPop3Adapter } from '../adapters/pop3';
 import { createGraphAdapter } from '../adapters/graph';
+import { createGraphSender, GRAPH_SENDER_CAPABILITIES } from '../adapters/graph/sender';
+import { createGmailSender, GMAIL_SENDER_CAPABILITIES } from '../adapters/gmail/sender';
 
 /** Backend adapters by account kind: wired here only, never imported by the protocol layers. */
 export const BACKEND_ADAPTERS = { pop3: createPop3Adapter, gmail: createGmailAdapter, graph: createGraphAdapter } as const;
@@ -32,6 +38,8 @@ export const BACKEND_ADAPTERS = { pop3: createPop3Adapter, gmail: createGmailAda
 export interface RunningMemgate {
   imap: ListeningImap;
   submission: ListeningSubmission;
+  /** The push listener (backend change notifications); null when MEMGATE_PUSH_PORT is 0. */
+  push: ListeningPush | null;
   store: MailStore;
   /** Backend sync (leases, polls, write-back, body cache). */
   sync: SyncEngine;
@@ -59,6 +67,8 @@ export interface StartOverrides {
   loopbackIsSecure?: boolean;
   /** Sync engine timings (tests shorten leases and scans). */
   sync?: Partial<SyncOptions>;
+  /** Push listener port, public URL ('listener': its own) and timings (tests). */
+  push?: PushOverrides;
 }
 
 /** Opens the store, then the listeners. Everything opened is closed again if a step fails. */
@@ -74,10 +84,20 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
     // Backend sync: adapters are wired here only; the store fetches uncached bodies through it.
     const masterKey = loadMasterKey(dataDir, config.masterKey);
     if (masterKey.generatedAt) log.warn(MASTER_KEY_WARNING(masterKey.generatedAt));
-    const sync = new SyncEngine(new PgBackendSync(database.dataSource, bus), BACKEND_ADAPTERS, masterKey.key, log, {
-      leaseSeconds: config.syncLeaseSeconds,
-      ...overrides.sync,
-    });
+    // Push subscriptions only with a public URL; otherwise polling is the only mode.
+    const pushStore = new PgPushStore(database.dataSource);
+    const pushHub = createPushHub(config, pushStore, overrides.push);
+    const sync = new SyncEngine(
+      new PgBackendSync(database.dataSource, bus),
+      BACKEND_ADAPTERS,
+      masterKey.key,
+      log,
+      {
+        leaseSeconds: config.syncLeaseSeconds,
+        ...overrides.sync,
+      },
+      pushHub,
+    );
     const store = withBodyFetcher(new PgMailStore(database.dataSource, bus), sync);
     // URLAUTH serves IMAP (GENURLAUTH, URLFETCH, CATENATE) and BURL on submission.
     const urlauth = new UrlAuthority(store, new PgUrlauthKeys(database.dataSource, masterKey.key));
@@ -103,9 +123,22 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
     // Submission: routing by the From address's account; adapters add their SenderFactory here.
     const outbox = new PgOutbox(database.dataSource, bus, { leaseSeconds: config.outboxLeaseSeconds });
     const sendingAccounts = new PgSendingAccounts(database.dataSource);
-    const senders = new SenderRegistry([new SmtpRelayFactory(masterKey.key)]);
+    // An account with an SMTP relay set sends through it; else Graph and Gmail accounts
+    // send through their provider's API.
+    const senders = new SenderRegistry([
+      new SmtpRelayFactory(masterKey.key),
+      new BackendSenderFactory(
+        {
+          graph: { capabilities: GRAPH_SENDER_CAPABILITIES, create: createGraphSender },
+          gmail: { capabilities: GMAIL_SENDER_CAPABILITIES, create: createGmailSender },
+        },
+        masterKey.key,
+        (accountId, sealed) => sendingAccounts.saveBackendCredentials(accountId, sealed),
+      ),
+    ]);
     const worker = new OutboxWorker(outbox, sendingAccounts, senders, log, {
       ...DEFAULT_WORKER_OPTIONS,
+      concurrency: config.outboxConcurrency,
       pollMs: overrides.outboxPollMs ?? DEFAULT_WORKER_OPTIONS.pollMs,
       retryBaseMs: config.outboxRetryBase * 1000,
     });
@@ -144,6 +177,20 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
       await imap.close();
       throw err;
     }
+    let push: ListeningPush | null;
+    try {
+      push = await startPush(config, overrides.push ?? {}, pushHub, {
+        store: pushStore,
+        deliver: (accountId, subscriptionId, body) => sync.deliverPush(accountId, subscriptionId, body),
+        tls: readCertificate(certificate),
+        masterKey: masterKey.key,
+        log,
+      });
+    } catch (err) {
+      await imap.close();
+      await submission.close();
+      throw err;
+    }
     worker.start();
     sync.start();
     const openBus = bus;
@@ -152,6 +199,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
     return {
       imap,
       submission,
+      push,
       store,
       sync,
       database,
@@ -162,7 +210,9 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
           stopTrimming();
           await imap.close();
           await submission.close();
+          await push?.close();
           await worker.stop();
+          senders.close();
           await sync.stop();
           await openBus.close();
           await database.close();

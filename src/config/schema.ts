@@ -36,12 +36,30 @@ export const configSchema = z.object({
   outboxGiveUpAfter: z.coerce.number().min(1).default(5 * 24 * 3600),
   /** Seconds a process's claim on an outbox message lasts unrenewed; another sends it this long after it dies. */
   outboxLeaseSeconds: z.coerce.number().min(1).default(60),
+  /** Deliveries the outbox worker of a process runs at once (each holds its message in memory). */
+  outboxConcurrency: z.coerce.number().int().min(1).max(256).default(8),
   /** Days an expunge stays in the log for QRESYNC's VANISHED (EARLIER); older ones are trimmed. */
   expungeLogDays: z.coerce.number().positive('must be more than 0 days').default(90),
   /** Key for backend credentials at rest: 64 hex digits or base64 of 32 bytes (else <dataDir>/master.key). */
   masterKey: z.string().optional(),
   /** Seconds a process holds a backend account's sync lease; another takes over this long after it dies. */
   syncLeaseSeconds: z.coerce.number().min(1).default(30),
+  /** Port of the push listener (backend change notifications); 0: none in this process. */
+  pushPort: port.default(0),
+  /** URL the backends post to (https for Graph), reaching a push listener; unset: push off, polling only. */
+  pushPublicUrl: z
+    .string()
+    .regex(/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/, 'must be an http(s):// URL without query')
+    .optional(),
+  /** Serve the push listener over TLS with memgate's certificate (else plain HTTP behind a TLS proxy). */
+  pushTls: bool.default(false),
+  /** Seconds between polls of an account while its push subscriptions are healthy (its own interval when longer). */
+  pushPollSeconds: z.coerce.number().min(1).default(900),
+  /** Secret in the Gmail Pub/Sub push endpoint (<public URL>/push/gmail/<token>); else derived from the master key. */
+  pushPubsubToken: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,128}$/, 'must be 16 to 128 letters, digits, - or _')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -64,7 +82,13 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   outboxRetryBase: 'MEMGATE_OUTBOX_RETRY_BASE',
   outboxGiveUpAfter: 'MEMGATE_OUTBOX_GIVE_UP_AFTER',
   outboxLeaseSeconds: 'MEMGATE_OUTBOX_LEASE_SECONDS',
+  outboxConcurrency: 'MEMGATE_OUTBOX_CONCURRENCY',
   expungeLogDays: 'MEMGATE_EXPUNGE_LOG_DAYS',
   masterKey: 'MEMGATE_MASTER_KEY',
   syncLeaseSeconds: 'MEMGATE_SYNC_LEASE_SECONDS',
+  pushPort: 'MEMGATE_PUSH_PORT',
+  pushPublicUrl: 'MEMGATE_PUSH_PUBLIC_URL',
+  pushTls: 'MEMGATE_PUSH_TLS',
+  pushPollSeconds: 'MEMGATE_PUSH_POLL_SECONDS',
+  pushPubsubToken: 'MEMGATE_PUSH_PUBSUB_TOKEN',
 };

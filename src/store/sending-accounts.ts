@@ -58,6 +58,25 @@ export class PgSendingAccounts implements SendingAccounts {
     return rows[0] ? toSendingAccount(rows[0]) : null;
   }
 
+  /**
+   * A backend refused the account's credentials while sending: the account's state says
+   * so (`memgate account list`) until its next successful sync.
+   */
+  async noteNeedsCredentials(accountId: string, reason: string): Promise<void> {
+    const aid = parseId(accountId);
+    if (!aid) return;
+    await this.read((sql) =>
+      sql.rows(`UPDATE account_sync SET state = 'auth', reason = $2, updated_at = now() WHERE account_id = $1`, [aid, `needs new credentials (sending): ${reason}`]),
+    );
+  }
+
+  /** Replaces an account's sealed backend credentials (a token the provider rotated while sending). */
+  async saveBackendCredentials(accountId: string, sealed: Buffer): Promise<void> {
+    const aid = parseId(accountId);
+    if (!aid) return;
+    await this.read((sql) => sql.rows('UPDATE accounts SET credentials = $2 WHERE id = $1', [aid, sealed]));
+  }
+
   /** Merges keys into an account's settings (the user's primary account when none is named). */
   async updateSubmissionSettings(
     userId: string,

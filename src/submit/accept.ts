@@ -4,6 +4,7 @@ import { MemgateError } from '../core/errors';
 import type { MailStore, User } from '../core/ports';
 import type { Logger } from '../imap/context';
 import type { DraftRef, Envelope, Outbox, Recipient, SenderFactory, SendingAccounts } from './ports';
+import { notInEnvelope } from './header-recipients';
 import { accountsFor, chooseAccount, SenderRuleError } from './rules';
 
 /** Fetches the content of an IMAP URL for BURL (RFC 4468), as the submit+ identity. */
@@ -59,11 +60,22 @@ export class Submission {
     }
     const accounts = await this.ctx.accounts.listSendingAccounts(user.id);
     const account = chooseAccount(accounts, env.mailFrom, raw);
-    if (!this.ctx.senders.senderFor(account)) {
+    const sender = this.ctx.senders.senderFor(account);
+    if (!sender) {
       throw new MemgateError('The account of this From address is not set up to send mail', {
         smtpReply: 550,
         smtpEnhanced: '5.7.1',
       });
+    }
+    if (sender.capabilities.recipientsFromHeaders) {
+      // Its backend delivers to every To/Cc/Bcc address: it cannot leave one out.
+      const extra = notInEnvelope(raw, env);
+      if (extra.length > 0) {
+        throw new MemgateError(
+          `This account sends through its provider's API, which delivers to every To, Cc and Bcc address; RCPT TO leaves out ${extra.slice(0, 5).map((a) => `<${a}>`).join(', ')}${extra.length > 5 ? ' and more' : ''}`,
+          { smtpReply: 554, smtpEnhanced: '5.3.3' },
+        );
+      }
     }
     const envelope: Envelope = {
       mailFrom: env.mailFrom,

@@ -29,6 +29,25 @@ export interface SenderCapabilities {
    * delivers itself (keeping them in its Sent copy); otherwise memgate removes them.
    */
   removesBcc?: boolean;
+  /**
+   * The backend takes the recipients from the message's To, Cc and Bcc fields, not from an
+   * envelope (Graph sendMail, Gmail messages.send). Envelope recipients missing from those
+   * fields go in as Bcc; a message whose header recipients are not all in the envelope is
+   * refused at submission (the backend would deliver to them too).
+   */
+  recipientsFromHeaders?: boolean;
+}
+
+/** About this delivery attempt. */
+export interface SendAttempt {
+  /**
+   * Attempts made before this one. After one, the message may already have left (the answer
+   * was lost, or the process died after sending): a backend that can look (its Sent copy by
+   * Message-ID) should, instead of sending it a second time.
+   */
+  earlier: number;
+  /** The message's Message-ID without angle brackets, to look for such a copy. */
+  messageId?: string;
 }
 
 export interface SendResult {
@@ -44,7 +63,7 @@ export interface SendResult {
 /** Sends one message on behalf of an account (SMTP relay, Graph sendMail, Gmail send). */
 export interface Sender {
   readonly capabilities: SenderCapabilities;
-  send(envelope: Envelope, raw: Buffer): Promise<SendResult>;
+  send(envelope: Envelope, raw: Buffer, attempt?: SendAttempt): Promise<SendResult>;
   close?(): void;
 }
 
@@ -66,11 +85,15 @@ export interface SendingAccount {
 /** Turns an account into a Sender; a factory returns null for accounts it does not serve. */
 export interface SenderFactory {
   senderFor(account: SendingAccount): Sender | null;
+  /** Ends what the factory keeps between messages (pooled connections, tokens). */
+  close?(): void;
 }
 
 export interface SendingAccounts {
   listSendingAccounts(userId: string): Promise<SendingAccount[]>;
   getSendingAccount(userId: string, accountId: string): Promise<SendingAccount | null>;
+  /** The backend refused the account's credentials while sending: shown as its state. */
+  noteNeedsCredentials?(accountId: string, reason: string): Promise<void>;
 }
 
 /** A delivery failure, temporary (retry later) or permanent (DSN to the sender). */
@@ -81,6 +104,12 @@ export class DeliveryError extends MemgateError {
     /** The remote reply, e.g. `550 5.1.1 no such user`, for the DSN's Diagnostic-Code. */
     readonly remoteReply?: string,
     cause?: unknown,
+    readonly details: {
+      /** The next hop asked not to be tried again before this (HTTP Retry-After). */
+      retryAfterSeconds?: number;
+      /** The backend refused the account's credentials: the account needs new ones. */
+      needsCredentials?: boolean;
+    } = {},
   ) {
     super(message, {
       smtpReply: permanent ? 554 : 451,

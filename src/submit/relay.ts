@@ -1,11 +1,15 @@
 // The SMTP-relay Sender (nodemailer): how a POP3 account (or a local one) sends, through
 // the relay configured on the account: settings.smtpRelay = { host, port, secure,
-// requireTLS, rejectUnauthorized, auth }. The relay files no Sent copy, so memgate does.
-// auth: 'none'; 'relay' = the relay's own login, sealed in accounts.relay_credentials;
-// 'account' = the account's backend login (ISPs whose POP3 and SMTP share one).
+// requireTLS, rejectUnauthorized, auth, maxConnections, maxMessages }. The relay files no
+// Sent copy, so memgate does. auth: 'none'; 'relay' = the relay's own login, sealed in
+// accounts.relay_credentials; 'account' = the account's backend login (ISPs whose POP3 and
+// SMTP share one). Connections are pooled per account (SenderPool keeps the Sender between
+// messages): up to maxConnections at once, each used for up to maxMessages messages, so a
+// queue of messages pays the relay's greeting, STARTTLS and AUTH once per connection.
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { decryptCredentials } from '../sync/credentials';
+import { SenderPool } from './sender-pool';
 import { DeliveryError, type Envelope, type Sender, type SenderFactory, type SendingAccount, type SendResult } from './ports';
 
 const relaySettings = z.object({
@@ -19,6 +23,10 @@ const relaySettings = z.object({
   /** Seconds to wait for the connection and for each reply. */
   timeoutSeconds: z.coerce.number().int().min(1).default(60),
   auth: z.enum(['none', 'relay', 'account']).default('none'),
+  /** Connections to the relay kept open at once for this account. */
+  maxConnections: z.coerce.number().int().min(1).max(100).default(4),
+  /** Messages sent over one connection before it is replaced. */
+  maxMessages: z.coerce.number().int().min(1).default(100),
 });
 
 export type RelaySettings = z.infer<typeof relaySettings>;
@@ -35,9 +43,10 @@ interface ReplyError {
   message: string;
 }
 
-/** A nodemailer transport to an account's relay (delivery, and the CLI's login check). */
-export function relayTransport(s: RelaySettings, auth: { user: string; pass: string } | null, timeoutMs: number) {
+/** A nodemailer transport to an account's relay (delivery, pooled; and the CLI's login check). */
+export function relayTransport(s: RelaySettings, auth: { user: string; pass: string } | null, timeoutMs: number, pool = false) {
   return nodemailer.createTransport({
+    ...(pool ? { pool: true as const, maxConnections: s.maxConnections, maxMessages: s.maxMessages } : {}),
     host: s.host,
     port: s.port,
     secure: s.secure,
@@ -52,13 +61,16 @@ export function relayTransport(s: RelaySettings, auth: { user: string; pass: str
 
 export class SmtpRelaySender implements Sender {
   readonly capabilities = { savesSentCopy: false };
+  private transport: ReturnType<typeof relayTransport> | null = null;
 
   constructor(
     private readonly settings: RelaySettings,
     private readonly login: RelayLogin | null = null,
   ) {}
 
-  async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
+  /** The pooled transport, opened with the relay login on the first message. */
+  private pooled(): ReturnType<typeof relayTransport> {
+    if (this.transport) return this.transport;
     const s = this.settings;
     let auth: { user: string; pass: string } | undefined;
     try {
@@ -66,7 +78,13 @@ export class SmtpRelaySender implements Sender {
     } catch (err) {
       throw new DeliveryError(`relay ${s.host}:${s.port}: cannot open the stored relay login: ${(err as Error).message}`, false, undefined, err);
     }
-    const transport = relayTransport(s, auth ?? null, s.timeoutSeconds * 1000);
+    this.transport = relayTransport(s, auth ?? null, s.timeoutSeconds * 1000, true);
+    return this.transport;
+  }
+
+  async send(envelope: Envelope, raw: Buffer): Promise<SendResult> {
+    const s = this.settings;
+    const transport = this.pooled();
     const notify = commonNotify(envelope);
     try {
       const info = await transport.sendMail({
@@ -98,9 +116,12 @@ export class SmtpRelaySender implements Sender {
       }
       const permanent = typeof err.responseCode === 'number' && err.responseCode >= 500 && err.responseCode !== 503;
       throw new DeliveryError(`relay ${s.host}:${s.port}: ${reply}`, permanent, err.response, e);
-    } finally {
-      transport.close();
     }
+  }
+
+  close(): void {
+    this.transport?.close();
+    this.transport = null;
   }
 }
 
@@ -125,22 +146,38 @@ export function parseRelaySettings(value: unknown): RelaySettings | null {
 /**
  * Serves every account with a valid `smtpRelay` setting whose login (if it asks for one)
  * is stored. The master key opens the sealed logins; without it, only relays without AUTH.
+ * One pooled Sender per account, replaced when its relay settings or login change.
  */
 export class SmtpRelayFactory implements SenderFactory {
-  constructor(private readonly masterKey: Buffer | null = null) {}
+  private readonly pool: SenderPool;
+
+  constructor(
+    private readonly masterKey: Buffer | null = null,
+    opts: { idleMs?: number } = {},
+  ) {
+    this.pool = new SenderPool(opts.idleMs);
+  }
 
   senderFor(account: SendingAccount): Sender | null {
     const settings = parseRelaySettings(account.settings.smtpRelay);
     if (!settings) return null;
-    if (settings.auth === 'none') return new SmtpRelaySender(settings);
-    const sealed = settings.auth === 'relay' ? account.sealed?.relay : account.sealed?.backend;
+    const sealed = settings.auth === 'none' ? null : settings.auth === 'relay' ? account.sealed?.relay : account.sealed?.backend;
     const key = this.masterKey;
-    if (!sealed || !key) return null;
-    return new SmtpRelaySender(settings, () => {
-      // Both blobs hold { username, password }.
-      const { username, password } = decryptCredentials(key, sealed);
-      if (typeof username !== 'string' || typeof password !== 'string') throw new Error('the stored login has no user name and password');
-      return { user: username, pass: password };
-    });
+    if (settings.auth !== 'none' && (!sealed || !key)) return null;
+    const fingerprint = `${JSON.stringify(settings)}|${sealed?.toString('base64') ?? ''}`;
+    const login: RelayLogin | null =
+      sealed && key
+        ? () => {
+            // Both blobs hold { username, password }.
+            const { username, password } = decryptCredentials(key, sealed);
+            if (typeof username !== 'string' || typeof password !== 'string') throw new Error('the stored login has no user name and password');
+            return { user: username, pass: password };
+          }
+        : null;
+    return this.pool.handle(account.id, fingerprint, { savesSentCopy: false }, () => new SmtpRelaySender(settings, login));
+  }
+
+  close(): void {
+    this.pool.close();
   }
 }

@@ -12,4 +12,8 @@ export class SenderRegistry implements SenderFactory {
     }
     return null;
   }
+
+  close(): void {
+    for (const factory of this.factories) factory.close?.();
+  }
 }

@@ -5,6 +5,7 @@
 import type { Logger } from '../imap/context';
 import { withoutBcc } from './bcc';
 import { buildDsn, type FailedRecipient } from './dsn';
+import { messageIdOf, withEnvelopeRecipients } from './header-recipients';
 import {
   DeliveryError,
   type DeliveryOutcome,
@@ -112,8 +113,15 @@ export class OutboxWorker {
     }
     try {
       // Bcc recipients are in the envelope; the copy they and everyone else get has no Bcc.
-      const outgoing = sender.capabilities.removesBcc ? entry.raw : withoutBcc(entry.raw);
-      const result = await sender.send(entry.envelope, outgoing);
+      // A backend that reads recipients from the header gets them as Bcc and removes it itself.
+      const caps = sender.capabilities;
+      const outgoing = caps.recipientsFromHeaders
+        ? withEnvelopeRecipients(entry.raw, entry.envelope)
+        : caps.removesBcc
+          ? entry.raw
+          : withoutBcc(entry.raw);
+      const messageId = entry.attempts > 0 ? messageIdOf(entry.raw) : null;
+      const result = await sender.send(entry.envelope, outgoing, { earlier: entry.attempts, ...(messageId ? { messageId } : {}) });
       const byAddress = new Map(entry.envelope.recipients.map((r) => [r.address.toLowerCase(), r]));
       const find = (address: string): Recipient => byAddress.get(address.toLowerCase()) ?? { address };
       const failed: FailedRecipient[] = result.rejected.map((r) => ({ ...find(r.address), reply: r.reply }));
@@ -141,7 +149,13 @@ export class OutboxWorker {
       const permanent = err instanceof DeliveryError && err.permanent;
       const reply = err instanceof DeliveryError ? (err.remoteReply ?? err.message) : (err as Error).message;
       this.log.warn({ outboxId: entry.id, err, permanent }, 'outbox: delivery attempt failed');
-      if (!permanent && !expired) return { kind: 'retry', error: reply, at: nextAt };
+      const details = err instanceof DeliveryError ? err.details : {};
+      if (details.needsCredentials) {
+        await this.accounts.noteNeedsCredentials?.(account.id, reply).catch((e: unknown) => this.log.warn({ err: e }, 'outbox: cannot record the account state'));
+      }
+      // Not before the backend's Retry-After; the give-up time is judged on that date.
+      const retryAt = new Date(Math.max(nextAt.getTime(), now + (details.retryAfterSeconds ?? 0) * 1000));
+      if (!permanent && retryAt.getTime() <= entry.giveUpAt.getTime()) return { kind: 'retry', error: reply, at: retryAt };
       const status = permanent ? reply : `${reply} (4.4.7 gave up retrying)`;
       return this.fail(entry, entry.envelope.recipients, status, permanent ? 'Your message was refused.' : 'Your message could not be delivered in time.');
     } finally {

@@ -30,6 +30,8 @@ export interface Sink {
   /** AUTH attempts, and how they went. */
   auths: Array<{ user: string; ok: boolean }>;
   waitFor(count: number, timeoutMs?: number): Promise<void>;
+  /** Closes every open connection (memgate keeps pooled ones between messages). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,9 @@ export async function startSink(port = 0, login: { user: string; pass: string } 
           setTimeout(resolve, 200);
         });
       }
+    },
+    dropConnections() {
+      for (const c of (server as unknown as { connections: Set<{ close(): void }> }).connections) c.close();
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

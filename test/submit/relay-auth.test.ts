@@ -95,6 +95,8 @@ describe('relay authentication and `memgate account addresses|relay`', function 
 
   it('keeps a message queued while the relay refuses the login, and sends it once the login is fixed', async () => {
     sink.login = { user: 'relay-rita', pass: 'rotated' };
+    // A connection memgate keeps from the last message is logged in already.
+    sink.dropConnections();
     const before = sink.messages.length;
     const authsBefore = sink.auths.length;
     await submit('waits for a new relay password');
