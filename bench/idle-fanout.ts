@@ -1,33 +1,54 @@
 // Benchmark: many concurrent IDLE connections on one mailbox, then one APPEND from another
-// connection; how long until each IDLE connection sees `* n EXISTS`, and what each idle
-// connection costs the server in memory.
+// connection; how long until each IDLE connection sees `* n EXISTS`, what one event costs
+// the server in CPU, and what each idle connection costs it in memory.
 //
-//   npm run bench:idle             (builds first, raises the fd limit)
-//   bash -c 'ulimit -n 20000; node dist/bench/idle-fanout.js'
+//   npm run bench:idle             (builds first, raises the fd limit to the hard limit)
+//   BENCH_IDLE_CONNECTIONS=50000 npm run bench:idle
 // Environment:
 //   BENCH_IDLE_CONNECTIONS  IDLE connections (default 5000)
+//   BENCH_IDLE_SERVERS      memgate processes sharing one database (default: enough to keep
+//                           each under 16,000 connections, since one process may hold no more
+//                           file descriptors than `ulimit -Hn`)
+//   BENCH_IDLE_CLIENTS      client processes (default: one per 15,000 connections)
 //   BENCH_IDLE_ROUNDS       APPEND rounds (default 5)
-//   BENCH_IDLE_SETUP        connections being set up at once (default 16)
+//   BENCH_IDLE_SETUP        connections being set up at once, per client process (default 16)
 //   BENCH_IDLE_PREFILL      messages in the mailbox before the connections SELECT it (default 20)
 //   BENCH_IDLE_ROUND_TIMEOUT_MS  give up waiting for a round's EXISTS after this (default 60000)
-//   BENCH_SERVER_NODE_ARGS  node flags for the memgate process (e.g. --cpu-prof)
+//   BENCH_IDLE_SNAPSHOT     path prefix: heap snapshots of the first memgate before the
+//                           connections (<prefix>-before.heapsnapshot) and with them idle (-idle)
+//   BENCH_IDLE_PROFILE      path prefix: CPU profile of each memgate during the rounds only
+//                           (<prefix>-<server>.cpuprofile)
+//   BENCH_SERVER_NODE_ARGS  node flags for the memgate processes (e.g. --cpu-prof)
 //
-// memgate runs in a child process (bench/lib/server-child.ts), so its memory figures are
-// the server's alone; the clients live in this process. Latency is measured here, on one
-// clock: from just before the APPEND is written to the arrival of the chunk holding EXISTS.
-import { performance } from 'node:perf_hooks';
+// memgate runs in child processes (bench/lib/server-child.ts), so their memory figures are
+// the server's alone; with several, the first has the database and the others join it, and
+// an event crosses them through Postgres LISTEN/NOTIFY (design: "Scale-out"). The IDLE
+// clients run in other child processes (bench/lib/idle-clients.ts), from several loopback
+// source addresses. This process only APPENDs. Latency is measured across processes on one
+// clock (performance.timeOrigin + now()): from just before the APPEND is written to the
+// arrival of the chunk holding EXISTS at each connection. Client and server share the
+// machine's cores, so the client's reading time is part of the latency.
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { ImapConn } from './lib/imap-conn';
 import { makeMessage } from './lib/messages';
-import { forkMemgate, machineInfo, mb, ms, percentile, pool, type ForkedMemgate } from './lib/harness';
+import { forkMemgate, machineInfo, mb, ms, percentile, type ForkedMemgate } from './lib/harness';
 import type { MemoryReport } from './lib/server-child';
+import { now, type Arrivals, type ClientRequest } from './lib/idle-clients';
 
 const C = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 5000);
+const SERVERS = Number(process.env.BENCH_IDLE_SERVERS ?? Math.max(1, Math.ceil(C / 16_000)));
+const CLIENTS = Number(process.env.BENCH_IDLE_CLIENTS ?? Math.max(1, Math.ceil(C / 15_000)));
 const ROUNDS = Number(process.env.BENCH_IDLE_ROUNDS ?? 5);
 const SETUP = Number(process.env.BENCH_IDLE_SETUP ?? 16);
 const PREFILL = Number(process.env.BENCH_IDLE_PREFILL ?? 20);
 const ROUND_TIMEOUT_MS = Number(process.env.BENCH_IDLE_ROUND_TIMEOUT_MS ?? 60_000);
+const SNAPSHOT = process.env.BENCH_IDLE_SNAPSHOT;
+const PROFILE = process.env.BENCH_IDLE_PROFILE;
 /** The whole setup phase must finish within this, or the run is reported as a hang. */
-const SETUP_TIMEOUT_MS = 15 * 60_000;
+const SETUP_TIMEOUT_MS = 30 * 60_000;
+/** Connections per loopback source address (each has about 28,000 ephemeral ports). */
+const PER_ADDRESS = 10_000;
 const USER = 'idler';
 const PASSWORD = 'idle-pass';
 
@@ -36,159 +57,238 @@ interface Round {
   latencies: number[];
   missing: number;
   serverCpuMs: number;
+  clientCpuMs: number;
   wallMs: number;
 }
 
-class Idler {
-  conn!: ImapConn;
-  /** Set by the round in progress: called with the arrival time of an EXISTS line. */
-  onExists: ((at: number) => void) | null = null;
+/** A forked client process, with request/answer over IPC. */
+class ClientProcess {
+  private readonly waiters = new Map<string, Array<(msg: { type: string }) => void>>();
+  private readonly exited: Promise<never>;
+  onMessage: ((msg: { type: string; opened?: number }) => void) | null = null;
 
-  async open(port: number): Promise<void> {
-    this.conn = await ImapConn.connect(port);
-    await this.conn.login(USER, PASSWORD);
-    await this.conn.ok('SELECT INBOX');
-    this.conn.onLine((head, at) => {
-      if (/^\* \d+ EXISTS/.test(head)) this.onExists?.(at);
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (msg: { type: string; message?: string }) => {
+      if (msg.type === 'error') console.error(`client process: ${msg.message}`);
+      this.onMessage?.(msg);
+      this.waiters.get(msg.type)?.shift()?.(msg);
     });
-    const idle = this.conn.idle();
-    idle.done.catch(() => undefined);
-    await idle.ready;
+    this.exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) => reject(new Error(`client process exited (${code ?? signal})`))),
+    );
+    this.exited.catch(() => undefined);
+  }
+
+  static start(): ClientProcess {
+    return new ClientProcess(fork(path.join(__dirname, 'lib', 'idle-clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  next<T>(type: string): Promise<T> {
+    const p = new Promise<T>((resolve) => {
+      const list = this.waiters.get(type) ?? [];
+      list.push((m) => resolve(m as T));
+      this.waiters.set(type, list);
+    });
+    return Promise.race([p, this.exited]);
+  }
+
+  request<T>(msg: ClientRequest, answer: string): Promise<T> {
+    const p = this.next<T>(answer);
+    this.child.send(msg);
+    return p;
   }
 }
 
-function memLine(label: string, m: MemoryReport): string {
-  const u = m.usage;
-  return `${label}: sessions ${m.sessions}, rss ${mb(u.rss)}, heapUsed ${mb(u.heapUsed)}, heapTotal ${mb(u.heapTotal)}, external ${mb(u.external)}, arrayBuffers ${mb(u.arrayBuffers)}`;
+function sum(reports: MemoryReport[], pick: (m: MemoryReport) => number): number {
+  return reports.reduce((n, m) => n + pick(m), 0);
 }
 
-function perConn(before: MemoryReport, after: MemoryReport, n: number): string {
-  const k = (a: number, b: number) => `${((b - a) / n / 1024).toFixed(1)} KiB`;
-  return `per connection: rss ${k(before.usage.rss, after.usage.rss)}, heapUsed ${k(before.usage.heapUsed, after.usage.heapUsed)}, external+arrayBuffers ${k(before.usage.external, after.usage.external)}`;
+function memLine(label: string, m: MemoryReport[]): string {
+  const s = (pick: (m: MemoryReport) => number) => mb(sum(m, pick));
+  return (
+    `${label}: sessions ${sum(m, (r) => r.sessions)}, rss ${s((r) => r.usage.rss)}, heapUsed ${s((r) => r.usage.heapUsed)}, ` +
+    `heapTotal ${s((r) => r.usage.heapTotal)}, external ${s((r) => r.usage.external)}, arrayBuffers ${s((r) => r.usage.arrayBuffers)}, ` +
+    `fds ${sum(m, (r) => r.fds)}`
+  );
 }
+
+function perConn(before: MemoryReport[], after: MemoryReport[], n: number): { rss: number; heap: number; external: number } {
+  const k = (pick: (m: MemoryReport) => number) => (sum(after, pick) - sum(before, pick)) / n / 1024;
+  return { rss: k((r) => r.usage.rss), heap: k((r) => r.usage.heapUsed), external: k((r) => r.usage.external) };
+}
+
+const kib = (v: number): string => `${v.toFixed(1)} KiB`;
+const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
 
 async function main(): Promise<void> {
   console.log(machineInfo());
-  const started = performance.now();
-  let server: ForkedMemgate | null = null;
-  const idlers: Idler[] = [];
+  const started = now();
+  const servers: ForkedMemgate[] = [];
+  const clients: ClientProcess[] = [];
+  let appender: ImapConn | null = null;
   try {
-    server = await forkMemgate([[USER, PASSWORD]]);
-    console.log(`memgate on port ${server.port}; ${C} connections, ${ROUNDS} rounds`);
+    servers.push(await forkMemgate([[USER, PASSWORD]], { fastLogin: true }));
+    for (let i = 1; i < SERVERS; i++) servers.push(await forkMemgate([], { databaseUrl: servers[0].databaseUrl }));
+    console.log(
+      `memgate x${SERVERS} on ports ${servers.map((s) => s.port).join(', ')}; ${C} connections from ${CLIENTS} client processes, ${ROUNDS} rounds`,
+    );
 
     // The APPENDing connection, and a few messages already in the mailbox.
-    const appender = await ImapConn.connect(server.port);
+    appender = await ImapConn.connect(servers[0].port);
     await appender.login(USER, PASSWORD);
     for (let i = 0; i < PREFILL; i++) {
       const raw = makeMessage(i, 7);
       await appender.ok(Buffer.concat([Buffer.from(`APPEND INBOX {${raw.length}+}\r\n`), raw]));
     }
 
-    const base = await server.memory(true);
+    const memory = (gc: boolean) => Promise.all(servers.map((s) => s.memory(gc)));
+    const base = await memory(true);
     console.log(memLine('server before', base));
+    if (SNAPSHOT) console.log(`heap snapshot: ${await servers[0].snapshot(`${SNAPSHOT}-before.heapsnapshot`)}`);
 
-    // Setup: connect, LOGIN, SELECT INBOX, IDLE; a few at a time.
-    const setupStart = performance.now();
-    let failures = 0;
-    let firstFailure = '';
-    const slots = Array.from({ length: C }, () => new Idler());
-    const setup = pool(slots, SETUP, async (idler, i) => {
-      try {
-        await idler.open(server!.port);
-        idlers.push(idler);
-      } catch (err) {
-        failures++;
-        firstFailure ||= String(err);
-      }
-      if ((i + 1) % 1000 === 0) console.log(`  ${i + 1} set up, ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
-    });
+    // Setup: every client process opens its share of every server's connections.
+    const setupStart = now();
+    const shares = Array.from({ length: CLIENTS }, () => servers.map((s) => ({ port: s.port, count: 0 })));
+    for (let i = 0; i < C; i++) shares[i % CLIENTS][Math.floor(i / CLIENTS) % SERVERS].count++;
+    let address = 0;
+    const openings: Array<Promise<{ ok: number; failed: number; firstFailure: string }>> = [];
+    const opened = new Array<number>(CLIENTS).fill(0);
+    let printed = 0;
+    for (let j = 0; j < CLIENTS; j++) {
+      const client = ClientProcess.start();
+      clients.push(client);
+      const total = shares[j].reduce((n, t) => n + t.count, 0);
+      const addresses = Array.from({ length: Math.ceil(total / PER_ADDRESS) }, () => `127.0.0.${10 + address++}`);
+      client.onMessage = (msg) => {
+        if (msg.type !== 'progress') return;
+        opened[j] = msg.opened ?? 0;
+        const all = opened.reduce((a, b) => a + b, 0);
+        if (all - printed < 5000) return;
+        printed = all;
+        console.log(`  ${all} set up, ${((now() - setupStart) / 1000).toFixed(1)} s`);
+      };
+      openings.push(
+        client.request(
+          { type: 'open', targets: shares[j], sourceAddresses: addresses, perAddress: PER_ADDRESS, user: USER, password: PASSWORD, concurrency: SETUP },
+          'opened',
+        ),
+      );
+    }
     let setupTimer!: NodeJS.Timeout;
-    await Promise.race([
-      setup,
-      new Promise((_, reject) => {
+    const results = await Promise.race([
+      Promise.all(openings),
+      new Promise<never>((_, reject) => {
         setupTimer = setTimeout(() => reject(new Error(`setup not done within ${SETUP_TIMEOUT_MS} ms`)), SETUP_TIMEOUT_MS);
       }),
     ]).finally(() => clearTimeout(setupTimer));
-    const setupMs = performance.now() - setupStart;
-    console.log(`${idlers.length} idling after ${(setupMs / 1000).toFixed(1)} s (${(idlers.length / (setupMs / 1000)).toFixed(0)} connections/s); ${failures} failed${failures ? `, first: ${firstFailure}` : ''}`);
+    const setupMs = now() - setupStart;
+    const idling = results.reduce((n, r) => n + r.ok, 0);
+    const failures = results.reduce((n, r) => n + r.failed, 0);
+    const firstFailure = results.find((r) => r.firstFailure)?.firstFailure ?? '';
+    console.log(
+      `${idling} idling after ${(setupMs / 1000).toFixed(1)} s (${(idling / (setupMs / 1000)).toFixed(0)} connections/s); ${failures} failed${failures ? `, first: ${firstFailure}` : ''}`,
+    );
 
-    const loaded = await server.memory(true);
+    const loaded = await memory(true);
     console.log(memLine('server with connections idling', loaded));
-    console.log(perConn(base, loaded, idlers.length));
+    const idle = perConn(base, loaded, idling);
+    console.log(`per connection: rss ${kib(idle.rss)}, heapUsed ${kib(idle.heap)}, external ${kib(idle.external)}`);
+    if (SNAPSHOT) console.log(`heap snapshot: ${await servers[0].snapshot(`${SNAPSHOT}-idle.heapsnapshot`)}`);
 
     const rounds: Round[] = [];
+    if (PROFILE) await Promise.all(servers.map((s) => s.profileStart()));
     for (let r = 0; r < ROUNDS; r++) {
       await new Promise((res) => setTimeout(res, 1000));
-      const latencies: number[] = [];
-      let resolveAll!: () => void;
-      const all = new Promise<void>((res) => (resolveAll = res));
-      let start = 0;
-      for (const idler of idlers) {
-        let seen = false;
-        idler.onExists = (at) => {
-          if (seen) return;
-          seen = true;
-          latencies.push(at - start);
-          if (latencies.length === idlers.length) resolveAll();
-        };
-      }
-      const cpuBefore = (await server.memory(false)).cpu;
+      const armed = await Promise.all(clients.map((c) => c.request<{ cpu: NodeJS.CpuUsage }>({ type: 'arm' }, 'armed')));
+      const arrivedAll = Promise.all(clients.map((c) => c.next('all-arrived')));
+      const serverCpuBefore = (await memory(false)).map((m) => cpuMs(m.cpu));
       const raw = makeMessage(1000 + r, 7);
       const tag = appender.tag();
-      start = performance.now();
+      const start = now();
       const appended = appender.send(tag, [Buffer.from(`${tag} APPEND INBOX {${raw.length}+}\r\n`), raw, Buffer.from('\r\n')]);
       let timer!: NodeJS.Timeout;
-      await Promise.race([all, new Promise<void>((res) => (timer = setTimeout(res, ROUND_TIMEOUT_MS)))]);
+      await Promise.race([arrivedAll, new Promise<void>((res) => (timer = setTimeout(res, ROUND_TIMEOUT_MS)))]);
       clearTimeout(timer);
-      const wallMs = performance.now() - start;
+      const wallMs = now() - start;
       const t = await appended;
-      const cpuAfter = (await server.memory(false)).cpu;
-      for (const idler of idlers) idler.onExists = null;
+      const serverCpuAfter = (await memory(false)).map((m) => cpuMs(m.cpu));
+      const reports = await Promise.all(clients.map((c) => c.request<Arrivals>({ type: 'collect' }, 'arrivals')));
+      const latencies = reports.flatMap((a) => a.times.map((at) => at - start));
       const round: Round = {
         appendMs: t.ms,
         latencies,
-        missing: idlers.length - latencies.length,
-        serverCpuMs: (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000,
+        missing: reports.reduce((n, a) => n + a.missing, 0),
+        serverCpuMs: serverCpuAfter.reduce((n, v, i) => n + v - serverCpuBefore[i], 0),
+        clientCpuMs: reports.reduce((n, a, i) => n + cpuMs(a.cpu) - cpuMs(armed[i].cpu), 0),
         wallMs,
       };
       rounds.push(round);
+      const closed = reports.reduce((n, a) => n + a.closed, 0);
       console.log(
         `round ${r + 1}: APPEND OK after ${ms(t.ms)}; EXISTS p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}, ` +
-          `max ${ms(Math.max(...latencies))}; missing ${round.missing}; server CPU ${ms(round.serverCpuMs)} over ${ms(wallMs)}`,
+          `max ${ms(Math.max(...latencies))}; missing ${round.missing}${closed ? ` (${closed} closed)` : ''}; server CPU ${ms(round.serverCpuMs)}, ` +
+          `client CPU ${ms(round.clientCpuMs)} over ${ms(wallMs)}`,
       );
     }
 
-    const after = await server.memory(true);
-    console.log(memLine('server after the rounds', after));
-    console.log(perConn(base, after, idlers.length));
-
-    // Disconnect everyone; the server should drop back to about where it started.
-    for (const idler of idlers) idler.conn.close();
-    const deadline = Date.now() + 30_000;
-    let drained = await server.memory(true);
-    while (drained.sessions > 1 && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, 500));
-      drained = await server.memory(true);
+    if (PROFILE) {
+      await Promise.all(servers.map((s, i) => s.profileStop(`${PROFILE}-${i}.cpuprofile`)));
+      console.log(`CPU profiles: ${PROFILE}-*.cpuprofile`);
     }
-    // A closed session's socket is destroyed by a 1 s timer (src/imap/server.ts), which
-    // keeps it reachable until then: measure after those have fired.
+    const after = await memory(true);
+    console.log(memLine('server after the rounds', after));
+    const afterRounds = perConn(base, after, idling);
+    console.log(`per connection: rss ${kib(afterRounds.rss)}, heapUsed ${kib(afterRounds.heap)}, external ${kib(afterRounds.external)}`);
+
+    // Disconnect everyone; the servers should drop back to about where they started.
+    await Promise.all(clients.map((c) => c.request({ type: 'close' }, 'closed')));
+    const deadline = Date.now() + 60_000;
+    let drained = await memory(true);
+    while (sum(drained, (m) => m.sessions) > 1 && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 500));
+      drained = await memory(true);
+    }
+    // A closed session's socket may be destroyed by a timer of a second or so
+    // (src/imap/server.ts): measure after those have fired.
     await new Promise((res) => setTimeout(res, 2500));
-    drained = await server.memory(true);
+    drained = await memory(true);
     console.log(memLine('server after disconnecting (appender still connected)', drained));
-    console.log(`retained after disconnect: heapUsed ${mb(drained.usage.heapUsed - base.usage.heapUsed)}, rss ${mb(drained.usage.rss - base.usage.rss)} above the start`);
+    console.log(
+      `retained after disconnect: heapUsed ${mb(sum(drained, (m) => m.usage.heapUsed) - sum(base, (m) => m.usage.heapUsed))}, ` +
+        `rss ${mb(sum(drained, (m) => m.usage.rss) - sum(base, (m) => m.usage.rss))} above the start`,
+    );
     await appender.logout();
 
-    console.log('\n| round | APPEND OK | EXISTS p50 | p99 | max | missing | server CPU / wall |');
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log('\n| round | APPEND OK | EXISTS p50 | p90 | p99 | max | missing | server CPU | client CPU | wall |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     rounds.forEach((r, i) => {
       console.log(
-        `| ${i + 1} | ${ms(r.appendMs)} | ${ms(percentile(r.latencies, 50))} | ${ms(percentile(r.latencies, 99))} | ${ms(Math.max(...r.latencies))} | ${r.missing} | ${ms(r.serverCpuMs)} / ${ms(r.wallMs)} |`,
+        `| ${i + 1} | ${ms(r.appendMs)} | ${ms(percentile(r.latencies, 50))} | ${ms(percentile(r.latencies, 90))} | ${ms(percentile(r.latencies, 99))} | ` +
+          `${ms(Math.max(...r.latencies))} | ${r.missing} | ${ms(r.serverCpuMs)} | ${ms(r.clientCpuMs)} | ${ms(r.wallMs)} |`,
       );
     });
-    console.log(`\ntotal runtime ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    // One line to collect repeated runs by.
+    const summary = {
+      connections: idling,
+      servers: SERVERS,
+      clients: CLIENTS,
+      setupS: +(setupMs / 1000).toFixed(1),
+      perConnKiB: { rss: +idle.rss.toFixed(2), heap: +idle.heap.toFixed(2), external: +idle.external.toFixed(2) },
+      rounds: rounds.map((r) => ({
+        p50: +percentile(r.latencies, 50).toFixed(1),
+        p99: +percentile(r.latencies, 99).toFixed(1),
+        max: +Math.max(...r.latencies).toFixed(1),
+        missing: r.missing,
+        serverCpuMs: +r.serverCpuMs.toFixed(1),
+        clientCpuMs: +r.clientCpuMs.toFixed(1),
+      })),
+    };
+    console.log(`\nRESULT ${JSON.stringify(summary)}`);
+    console.log(`total runtime ${((now() - started) / 1000).toFixed(0)} s`);
   } finally {
-    for (const idler of idlers) idler.conn?.close();
-    await server?.stop();
+    appender?.close();
+    for (const c of clients) if (c.child.connected) c.child.kill();
+    for (const s of [...servers].reverse()) await s.stop();
   }
 }
 

@@ -7,18 +7,32 @@ import type { MemoryReport } from './server-child';
 export interface ForkedMemgate {
   port: number;
   submissionPort: number;
+  /** The database it runs on: more memgate processes can join it (forkMemgate's databaseUrl). */
+  databaseUrl: string;
   child: ChildProcess;
   memory(gc?: boolean): Promise<MemoryReport>;
+  /** Starts the CPU profiler; stop(file) writes the .cpuprofile. */
+  profileStart(): Promise<void>;
+  profileStop(file: string): Promise<void>;
+  /** Writes a heap snapshot (after gc) into `file`; resolves with its path. */
+  snapshot(file: string): Promise<string>;
   /** Lets `user` send as `addresses` through an SMTP relay on loopback `relayPort`. */
   setupSending(user: string, addresses: string[], relayPort: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface ForkOptions {
+  /** Join this database (another forked memgate's) instead of starting a fresh one. */
+  databaseUrl?: string;
+  /** Give the users a cheap password hash (many logins; login cost not measured). */
+  fastLogin?: boolean;
 }
 
 /**
  * Starts memgate in a child process. BENCH_SERVER_NODE_ARGS adds node flags to it
  * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
-export async function forkMemgate(users: Array<[string, string]>): Promise<ForkedMemgate> {
+export async function forkMemgate(users: Array<[string, string]>, options: ForkOptions = {}): Promise<ForkedMemgate> {
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
   const child = fork(path.join(__dirname, 'server-child.js'), [], {
     execArgv: ['--expose-gc', ...extra],
@@ -52,12 +66,23 @@ export async function forkMemgate(users: Array<[string, string]>): Promise<Forke
     });
     return Promise.race([p, exited]);
   };
-  const ready = await request<{ port: number; submissionPort: number }>({ type: 'start', users }, 'ready');
+  const ready = await request<{ port: number; submissionPort: number; databaseUrl: string }>(
+    { type: 'start', users, ...options },
+    'ready',
+  );
   return {
     port: ready.port,
     submissionPort: ready.submissionPort,
+    databaseUrl: ready.databaseUrl,
     child,
     memory: (gc = true) => request<MemoryReport>({ type: 'memory', gc }, 'memory'),
+    profileStart: async () => {
+      await request({ type: 'profile', action: 'start' }, 'profile');
+    },
+    profileStop: async (file) => {
+      await request({ type: 'profile', action: 'stop', path: file }, 'profile');
+    },
+    snapshot: async (file) => (await request<{ path: string }>({ type: 'snapshot', path: file }, 'snapshot', 600_000)).path,
     async setupSending(user, addresses, relayPort) {
       await request({ type: 'sending', user, addresses, relayPort }, 'sending');
     },
