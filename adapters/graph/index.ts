@@ -20,7 +20,7 @@ import {
   type WriteBackResult,
 } from '../contract';
 import { GraphApi, graphCode, graphStatus } from './client';
-import { categoryKeyword, flagPatch, graphOwnsFlag, graphSettings, HIDDEN_WELL_KNOWN, MESSAGE_SELECT, messageFlags, WELL_KNOWN, type GraphSettings } from './mapping';
+import { categoryKeyword, FLAG_PROPERTIES_EXPAND, flagPatch, graphOwnsFlag, graphSettings, HIDDEN_WELL_KNOWN, MESSAGE_SELECT, messageFlags, VERB_FLAGS, verbProperties, WELL_KNOWN, type GraphSettings } from './mapping';
 
 export { graphSettings, type GraphSettings } from './mapping';
 export { deviceCodeSignIn, DELEGATED_SCOPE } from './auth';
@@ -102,7 +102,7 @@ class GraphSession implements BackendSession {
   }
 
   private deltaPage(folderId: string, cursor: string | null): Promise<Page<DeltaItem>> {
-    const url = cursor ?? this.path(`/mailFolders/${encodeURIComponent(folderId)}/messages/delta?$select=${MESSAGE_SELECT}`);
+    const url = cursor ?? this.path(`/mailFolders/${encodeURIComponent(folderId)}/messages/delta?$select=${MESSAGE_SELECT}&$expand=${FLAG_PROPERTIES_EXPAND}`);
     return this.api.get<Page<DeltaItem>>(url, { Prefer: `${IMMUTABLE}, odata.maxpagesize=${this.s.pageSize}` });
   }
 
@@ -211,10 +211,12 @@ class GraphSession implements BackendSession {
     const patch: Record<string, unknown> = {};
     if (touched.has('\\Seen')) patch.isRead = full.isRead;
     if (touched.has('\\Flagged')) patch.flag = full.flag;
-    if ([...touched].some((f) => !f.startsWith('\\'))) {
+    if (VERB_FLAGS.some((f) => touched.has(f))) patch.singleValueExtendedProperties = verbProperties(owned, add, new Date());
+    const isKeyword = (f: string): boolean => !f.startsWith('\\') && !VERB_FLAGS.includes(f);
+    if ([...touched].some(isKeyword)) {
       const current = await this.api.get<MicrosoftGraph.Message>(this.path(`/messages/${encodeURIComponent(id)}?$select=categories`), { Prefer: IMMUTABLE });
       const keep = (current.categories ?? []).filter((c) => categoryKeyword(c) === null || (!remove.includes(c) && !owned.includes(c)));
-      patch.categories = [...keep, ...owned.filter((f) => !f.startsWith('\\'))];
+      patch.categories = [...keep, ...owned.filter(isKeyword)];
     }
     if (Object.keys(patch).length === 0) return;
     try {

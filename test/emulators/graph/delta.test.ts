@@ -115,6 +115,17 @@ describe('graph emulator: message delta', function () {
     assert.deepEqual(presentSubjects(filtered), ['new']);
     const bad = await graphError(me.api(`/me/mailFolders/${recent.id}/messages/delta`).filter('isRead eq false').get());
     assert.equal(bad.code, 'ErrorInvalidUrlQueryFilter');
+
+    // $expand of single-value extended properties, carried like $select.
+    const tagged = emu.state.deliver(alice, mime('tagged'), { folder: recent.id });
+    tagged.extended.set('integer 0x1081', { id: 'Integer 0x1081', value: '102' });
+    const expand = `singleValueExtendedProperties($filter=id eq 'Integer 0x1081')`;
+    const e1 = await round(me, `/me/mailFolders/${recent.id}/messages/delta?$select=subject&$expand=${expand}`, { Prefer: 'odata.maxpagesize=1' });
+    const seen = e1.entries.find((e) => e.subject === 'tagged') as { singleValueExtendedProperties?: unknown } | undefined;
+    assert.deepEqual(seen?.singleValueExtendedProperties, [{ id: 'Integer 0x1081', value: '102' }]);
+    emu.state.update(alice, tagged, (m) => m.extended.set('integer 0x1081', { id: 'Integer 0x1081', value: '104' }));
+    const e2 = await round(me, e1.deltaLink);
+    assert.deepEqual((e2.entries[0] as { singleValueExtendedProperties?: unknown }).singleValueExtendedProperties, [{ id: 'Integer 0x1081', value: '104' }]);
   });
 
   it('serves a page again when its nextLink is retried', async () => {

@@ -5,17 +5,20 @@
 // fixed when it starts and served in pages of Prefer: odata.maxpagesize (or $top); each page
 // but the last has an @odata.nextLink ($skiptoken), the last an @odata.deltaLink
 // ($deltatoken). Messages deleted or moved out come as { id, "@removed": { reason: "deleted" } }.
-// $select, changeType and $filter=receivedDateTime ge|gt are given once and carried in the
-// tokens. A token from before state.invalidateDeltaTokens() answers 410 syncStateNotFound.
+// $select, $expand (extended properties), changeType and $filter=receivedDateTime ge|gt are
+// given once and carried in the tokens. A token from before state.invalidateDeltaTokens()
+// answers 410 syncStateNotFound.
 import { randomBytes } from 'node:crypto';
 import { MailboxContext } from './context';
 import { EmuResponse, GraphError, badRequest, intOption, json, link, preferences } from './http';
-import { Annotated, renderMessage } from './render';
+import { Annotated, expandedPropertyIds, renderMessage } from './render';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
 import { FolderRecord, Mailbox, MessageRecord } from './state';
 
 interface DeltaParams {
   select?: string;
+  /** $expand=singleValueExtendedProperties($filter=...), checked when the round starts. */
+  expand?: string;
   changeType?: 'created' | 'updated' | 'deleted';
   /** receivedDateTime ge|gt value */
   since?: { op: 'ge' | 'gt'; at: string };
@@ -67,6 +70,11 @@ function params(q: URLSearchParams): DeltaParams {
   const p: DeltaParams = {};
   const select = q.get('$select');
   if (select !== null) p.select = select;
+  const expand = q.get('$expand');
+  if (expand !== null) {
+    expandedPropertyIds(q);
+    p.expand = expand;
+  }
   const ct = q.get('changeType');
   if (ct !== null) {
     if (ct !== 'created' && ct !== 'updated' && ct !== 'deleted') throw badRequest(`Invalid changeType '${ct}'.`, 'ErrorInvalidParameter');
@@ -160,7 +168,10 @@ export class DeltaService {
   }
 
   private page(ctx: MailboxContext, folder: FolderRecord, round: Round, key: string, pos: number, pageSize: number, preferred: boolean): EmuResponse {
-    const renderCtx: MailboxContext = { ...ctx, req: { ...ctx.req, query: new URLSearchParams(round.params.select !== undefined ? { $select: round.params.select } : {}) } };
+    const carried: Record<string, string> = {};
+    if (round.params.select !== undefined) carried.$select = round.params.select;
+    if (round.params.expand !== undefined) carried.$expand = round.params.expand;
+    const renderCtx: MailboxContext = { ...ctx, req: { ...ctx.req, query: new URLSearchParams(carried) } };
     const value: Annotated<MicrosoftGraph.Message>[] = [];
     const removed = (id: string): Annotated<MicrosoftGraph.Message> => ({ '@odata.type': '#microsoft.graph.message', id, '@removed': { reason: 'deleted' } });
     const slice = round.items.slice(pos, pos + pageSize);
