@@ -173,6 +173,12 @@ export interface BackendSession {
   fetchRaw(folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void>;
   /** Applies one client change; applying it twice has the effect of applying it once. */
   apply(op: WriteBackOp): Promise<WriteBackResult | void>;
+  /**
+   * Optional: the same flag change on many messages in one backend call (Gmail
+   * batchModify). The engine hands consecutive queued flag changes with the same `add` and
+   * `remove` (owned flags only) here instead of one apply() each. Idempotent like apply.
+   */
+  applyFlags?(targets: ReadonlyArray<{ folderId: string; id: string }>, add: readonly string[], remove: readonly string[]): Promise<void>;
   /** Commits and ends the session (POP3 QUIT). */
   close(): Promise<void>;
   /** Ends the session without committing anything (connection dropped on purpose). */

@@ -263,6 +263,12 @@ export class GmailSession implements BackendSession {
     return this.writer.apply(op);
   }
 
+  /** One flag change on many messages: users.messages.batchModify (50 units per 1000 ids). */
+  applyFlags(targets: ReadonlyArray<{ folderId: string; id: string }>, add: readonly string[], remove: readonly string[]): Promise<void> {
+    // A message shown in several folders (labels) is one Gmail message: once is enough.
+    return this.writer.modifyMany([...new Set(targets.map((t) => t.id))], add, remove);
+  }
+
   /** Sends a message as it is; Gmail files the copy in Sent itself. */
   send(raw: Buffer): Promise<string> {
     return this.writer.send(raw);

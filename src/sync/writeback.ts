@@ -5,6 +5,7 @@
 // the replay, so later ops never overtake an earlier one; the op is retried with backoff.
 import { AdapterError, type BackendAdapter, type BackendSession, type WriteBackOp, type WriteBackResult } from '../../adapters/contract';
 import type { PgBackendSync, QueuedOp } from '../store/pg-backend-sync';
+import { replayFlagRun, type FlagBatchState } from './flag-batches';
 import type { SyncLogger } from './runner';
 
 /** The op as the triggers queue it (folder and message ids may still be placeholders). */
@@ -35,12 +36,16 @@ export async function replayWriteBack(o: ReplayOptions): Promise<string[]> {
   const afterClose: string[] = [];
   const commitOnClose = o.adapter.capabilities.commitOnClose === true;
   const owns = o.adapter.ownsFlag ?? ((): boolean => false);
+  const batches: FlagBatchState = { handled: new Set(), disabled: false };
   for (;;) {
-    const ops = await o.store.pendingOps(o.accountId, 200);
+    // Up to 1000: a STORE on that many messages can then go as one batched call.
+    const ops = await o.store.pendingOps(o.accountId, 1000);
     const fresh = ops.filter((q) => !afterClose.includes(q.id));
     if (fresh.length === 0) return afterClose;
-    for (const queued of fresh) {
+    for (const [index, queued] of fresh.entries()) {
       if (o.stopped()) throw new AdapterError('unavailable', 'sync stopped');
+      if (batches.handled.has(queued.id)) continue;
+      if ((await replayFlagRun(o, fresh, index, batches)) !== null) continue;
       const stored = queued.op as unknown as StoredOp;
       try {
         const prepared = await prepare(o, stored, queued, owns);
