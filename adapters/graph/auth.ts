@@ -1,9 +1,11 @@
 // Tokens for Microsoft Graph from the Microsoft identity platform (v2.0 endpoints):
-// app-only (client credentials with a secret) for a tenant admin, or delegated through the
-// device-code flow for one person, kept alive with refresh tokens. Access tokens are
-// renewed before they expire; a rotated refresh token is saved (encrypted, by the engine)
-// before it is used; a revoked grant is an 'auth' error: the account needs new credentials.
+// app-only (client credentials with a secret, or a certificate: assertion.ts) for a tenant
+// admin, or delegated through the device-code flow for one person, kept alive with refresh
+// tokens. Access tokens are renewed before they expire; a rotated refresh token is saved
+// (encrypted, by the engine) before it is used; a revoked grant is an 'auth' error: the
+// account needs new credentials.
 import { AdapterError } from '../contract';
+import { CLIENT_ASSERTION_TYPE, clientAssertion } from './assertion';
 import type { GraphSettings } from './mapping';
 
 /** Renew this long before the access token expires. */
@@ -56,9 +58,13 @@ export class TokenSource {
     const s = this.settings;
     let form: Record<string, string>;
     if (s.auth === 'app') {
-      const secret = this.credentials.clientSecret;
-      if (!secret) throw new AdapterError('auth', 'needs new credentials: no client secret stored');
-      form = { grant_type: 'client_credentials', client_id: s.clientId, client_secret: secret, scope: `${graphResource(s)}/.default` };
+      const { clientSecret, certificatePem, privateKeyPem } = this.credentials;
+      form = { grant_type: 'client_credentials', client_id: s.clientId, scope: `${graphResource(s)}/.default` };
+      if (certificatePem && privateKeyPem) {
+        form.client_assertion_type = CLIENT_ASSERTION_TYPE;
+        form.client_assertion = clientAssertion({ certificatePem, privateKeyPem }, s.clientId, tokenUrl(s, 'token'));
+      } else if (clientSecret) form.client_secret = clientSecret;
+      else throw new AdapterError('auth', 'needs new credentials: no client secret or certificate stored');
     } else {
       const refresh = this.credentials.refreshToken;
       if (!refresh) throw new AdapterError('auth', 'needs new credentials: no refresh token stored (sign in again with the device code)');

@@ -99,6 +99,8 @@ export function accountCommands(program: Command): void {
     .option('--mailbox <address>', 'graph: the Exchange Online mailbox')
     .option('--tenant <tenant>', 'graph: tenant id or domain')
     .option('--client-secret-stdin', 'graph: app-only sign-in, the client secret on standard input')
+    .option('--certificate <file>', 'graph: app-only sign-in with a certificate: PEM with the certificate registered with the app and its private key')
+    .option('--certificate-key <file>', 'graph: the private key (PEM) when it is not in the --certificate file')
     .option('--device-code', 'graph: delegated sign-in with the device-code flow (prints a code and a URL, waits)')
     .option('--graph-url <url>', 'graph: Graph base URL (default https://graph.microsoft.com)')
     .option('--login-url <url>', 'graph: login base URL (default https://login.microsoftonline.com)')

@@ -1,10 +1,12 @@
 // `memgate account add <user> graph --mailbox user@contoso.com --tenant T --client-id C`:
-// app-only (the client secret on standard input, for a tenant admin) or the device-code
+// app-only (the client secret on standard input, or --certificate FILE: the certificate
+// registered with the app and its private key, for a tenant admin) or the device-code
 // flow (--device-code: the CLI prints the code and the URL and waits for the person to
 // approve). The Graph and login base URLs are settings (the emulator uses them); a probe
 // checks the mailbox before anything is saved; credentials are stored encrypted.
 import fs from 'node:fs';
 import { deviceCodeSignIn, graphSettings } from '../../adapters/graph';
+import { readCertificateCredential } from '../../adapters/graph/assertion';
 import { GraphApi } from '../../adapters/graph/client';
 import { readStdin } from './users';
 import { verifyAndSave, type WithSync } from './save-account';
@@ -14,6 +16,9 @@ export interface GraphAddOptions {
   tenant?: string;
   clientId?: string;
   clientSecretStdin?: boolean;
+  /** PEM file with the certificate (and its key, unless --certificate-key). */
+  certificate?: string;
+  certificateKey?: string;
   deviceCode?: boolean;
   graphUrl?: string;
   loginUrl?: string;
@@ -27,7 +32,9 @@ export async function addGraphAccount(user: string, opts: GraphAddOptions, pollI
   if (!opts.mailbox) throw new Error('--mailbox <user@tenant> is required');
   if (!opts.tenant) throw new Error('--tenant <tenant id or domain> is required');
   if (!opts.clientId) throw new Error('--client-id <application id> is required');
-  if (opts.deviceCode === (opts.clientSecretStdin === true)) throw new Error('choose one of --client-secret-stdin (app-only) and --device-code (delegated)');
+  if ([opts.deviceCode, opts.clientSecretStdin, opts.certificate !== undefined].filter(Boolean).length !== 1) {
+    throw new Error('choose one of --client-secret-stdin or --certificate <file> (app-only) and --device-code (delegated)');
+  }
   const settings: Record<string, unknown> = {
     mailbox: opts.mailbox,
     tenant: opts.tenant,
@@ -50,6 +57,9 @@ export async function addGraphAccount(user: string, opts: GraphAddOptions, pollI
     } finally {
       api.dispose();
     }
+  } else if (opts.certificate !== undefined) {
+    const cert = readCertificateCredential(fs.readFileSync(opts.certificate, 'utf8'), opts.certificateKey ? fs.readFileSync(opts.certificateKey, 'utf8') : undefined);
+    credentials = { certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem };
   } else {
     const secret = await readStdin();
     if (secret.length === 0) throw new Error('empty client secret');

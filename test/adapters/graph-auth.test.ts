@@ -1,6 +1,6 @@
 // Graph sign-in (issue 4): `memgate account add <user> graph --device-code` through the real
 // CLI (prints the code and URL, waits for approval, saves the refresh token encrypted), a
-// wrong client secret saves nothing, rotated refresh tokens are stored, and a revoked grant
+// wrong client secret saves nothing, app-only sign-in with a certificate (client assertion), rotated refresh tokens are stored, and a revoked grant
 // puts the account in "needs new credentials".
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import selfsigned from 'selfsigned';
 import { deviceCodeSignIn, graphSettings } from '../../adapters/graph';
 import { GraphApi } from '../../adapters/graph/client';
 import { decryptCredentials, encryptCredentials, loadMasterKey } from '../../src/sync/credentials';
@@ -62,6 +63,46 @@ describe('Graph sign-in', function () {
     const creds = decryptCredentials(loadMasterKey(h.server.dataDir).key, row.credentials);
     assert.ok(creds.refreshToken, 'refresh token stored');
     assert.ok(!Buffer.from(row.credentials).toString('latin1').includes(creds.refreshToken), 'not in the clear');
+  });
+
+  it('account add --certificate: the registered certificate signs in and syncs; an unregistered one or a foreign key is refused, nothing saved', async () => {
+    const mb = h.emu.state.addMailbox('cora@contoso.com');
+    h.emu.state.deliver(mb, mime('hello cora'));
+    await h.server.memgate.store.createUser('cora', 'imap-pass');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graph-cert-'));
+    const [registered, other] = await Promise.all([1, 2].map(() => selfsigned.generate([{ name: 'commonName', value: 'memgate' }], { keySize: 2048, algorithm: 'sha256' })));
+    h.emu.auth.addCertificate(DEFAULT_CLIENT.clientId, registered.cert);
+    const file = (name: string, text: string): string => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const good = file('app.pem', `${registered.private}${registered.cert}`);
+    const unregistered = file('other.pem', `${other.cert}${other.private}`);
+    const foreignKey = file('foreign-key.pem', other.private);
+    const caFile = file('ca.pem', h.emu.ca);
+    const env = { DATABASE_URL: h.server.databaseUrl, MEMGATE_DATA_DIR: h.server.dataDir, MEMGATE_MASTER_KEY: loadMasterKey(h.server.dataDir).key.toString('hex') };
+    const common = ['account', 'add', 'cora', 'graph', '--mailbox', 'cora@contoso.com', '--tenant', 'contoso.com', '--client-id', DEFAULT_CLIENT.clientId, '--graph-url', h.emu.baseUrl, '--login-url', h.emu.loginUrl, '--ca-file', caFile, '--poll-interval', '1s'];
+    const accounts = async (): Promise<Array<{ id: string; settings: Record<string, unknown>; credentials: Buffer }>> =>
+      h.server.memgate.database.dataSource.query(`SELECT a.id, a.settings, a.credentials FROM accounts a JOIN users u ON u.id = a.user_id WHERE u.name = 'cora' AND a.kind = 'graph'`);
+
+    const refused = await cli([...common, '--certificate', unregistered], env).done;
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.err, /cannot use this Graph mailbox \(auth: .*invalid_client: AADSTS700027: The certificate with identifier used to sign the client assertion is not registered/);
+    const mismatched = await cli([...common, '--certificate', good, '--certificate-key', foreignKey], env).done;
+    assert.notEqual(mismatched.code, 0);
+    assert.match(mismatched.err, /the private key does not belong to the certificate/);
+    assert.equal((await accounts()).length, 0, 'nothing saved');
+
+    const ok = await cli([...common, '--certificate', good], env).done;
+    assert.equal(ok.code, 0, ok.err);
+    const [row] = await accounts();
+    assert.equal(row.settings.auth, 'app');
+    const creds = decryptCredentials(loadMasterKey(h.server.dataDir).key, row.credentials);
+    assert.match(creds.certificatePem, /BEGIN CERTIFICATE/);
+    assert.match(creds.privateKeyPem, /BEGIN PRIVATE KEY/);
+    assert.equal(creds.clientSecret, undefined);
+    assert.ok(!Buffer.from(row.credentials).toString('latin1').includes('PRIVATE KEY'), 'the key is not stored in the clear');
+    const served = h.emu.auth.grantsServed.client_credentials ?? 0;
+    const user = await h.server.memgate.database.dataSource.query(`SELECT id FROM users WHERE name = 'cora'`);
+    await eventually(async () => (await shadow(h, { userId: user[0].id } as Parameters<typeof shadow>[1], 'INBOX')).length === 1, 20000, 'synced with the certificate');
+    assert.ok((h.emu.auth.grantsServed.client_credentials ?? 0) > served, 'signed in by assertion');
   });
 
   it('delegated account: syncs, stores rotated refresh tokens, and a revoked grant needs new credentials', async () => {

@@ -1,13 +1,29 @@
-// Graph emulator, login endpoints and token checks: client credentials, the device-code flow,
-// refresh with rotation, expired and revoked tokens, and the client library's rule that the
-// Authorization header goes only to hosts listed in customHosts.
+// Graph emulator, login endpoints and token checks: client credentials (secret or certificate
+// assertion), the device-code flow, refresh with rotation, expired and revoked tokens, and the
+// client library's rule that the Authorization header goes only to hosts listed in customHosts.
 import assert from 'node:assert/strict';
+import { constants, createHash, randomUUID, sign, X509Certificate } from 'node:crypto';
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
+import selfsigned from 'selfsigned';
 import { graphClient, graphError, postForm } from './helpers';
 import { DEFAULT_CLIENT, GraphEmulator, startGraphEmulator } from './server';
 import { Mailbox } from './state';
 
 const SCOPE = 'https://graph.microsoft.com/Mail.ReadWrite offline_access';
+
+async function appCertificate(): Promise<{ cert: string; key: string }> {
+  const p = await selfsigned.generate([{ name: 'commonName', value: 'memgate-app' }], { keySize: 2048, algorithm: 'sha256' });
+  return { cert: p.cert, key: p.private };
+}
+
+/** A PS256 client assertion (x5t#S256) signed with `signer`'s key, naming `named` (default: its own certificate). */
+function signedJwt(signer: { cert: string; key: string }, claims: Record<string, unknown>, named = signer.cert): string {
+  const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const header = { alg: 'PS256', typ: 'JWT', 'x5t#S256': createHash('sha256').update(new X509Certificate(named).raw).digest('base64url') };
+  const input = `${b64(header)}.${b64(claims)}`;
+  const sig = sign('sha256', Buffer.from(input), { key: signer.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+  return `${input}.${sig.toString('base64url')}`;
+}
 
 describe('graph emulator: login and tokens', function () {
   let emu: GraphEmulator;
@@ -103,6 +119,36 @@ describe('graph emulator: login and tokens', function () {
     const again = await postForm(emu, tokenPath, { grant_type: 'refresh_token', client_id: DEFAULT_CLIENT.clientId, refresh_token: refreshed.body.refresh_token as string });
     assert.equal(again.body.error, 'invalid_grant');
     assert.match(again.body.error_description as string, /^AADSTS50173:/);
+  });
+
+  it('client credentials with a certificate: a client assertion checked against the registered certificate', async () => {
+    const [registered, other] = await Promise.all([appCertificate(), appCertificate()]);
+    emu.auth.addCertificate(DEFAULT_CLIENT.clientId, registered.cert);
+    const audience = `${emu.loginUrl}${tokenPath}`;
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { aud: audience, iss: DEFAULT_CLIENT.clientId, sub: DEFAULT_CLIENT.clientId, jti: randomUUID(), nbf: now, exp: now + 600 };
+    const ask = (assertion: string) =>
+      postForm(emu, tokenPath, {
+        grant_type: 'client_credentials',
+        client_id: DEFAULT_CLIENT.clientId,
+        scope: 'https://graph.microsoft.com/.default',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      });
+    const ok = await ask(signedJwt(registered, claims));
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(((await graphClient(emu, ok.body.access_token as string).api('/users/alice@contoso.com').get()) as MicrosoftGraph.User).mail, 'alice@contoso.com');
+    const code = async (assertion: string): Promise<string> => {
+      const r = await ask(assertion);
+      assert.equal(r.body.error, 'invalid_client');
+      return /^AADSTS(\d+):/.exec(r.body.error_description as string)?.[1] ?? '';
+    };
+    assert.equal(await code(signedJwt(other, claims)), '700027', 'a certificate not registered with the app');
+    assert.equal(await code(signedJwt(other, claims, registered.cert)), '700027', 'signed with another key');
+    assert.equal(await code(signedJwt(registered, { ...claims, aud: 'https://login.example/token' })), '50013');
+    assert.equal(await code(signedJwt(registered, { ...claims, iss: 'someone-else' })), '700021');
+    assert.equal(await code(signedJwt(registered, { ...claims, nbf: now - 7200, exp: now - 3600 })), '700024');
+    assert.equal(await code('not.a-jwt'), '50027');
   });
 
   it('a missing or unknown token is 401; without customHosts the client sends no token at all', async () => {

@@ -2,10 +2,12 @@
 //   POST /{tenant}/oauth2/v2.0/token       client_credentials, device_code, refresh_token
 //   POST /{tenant}/oauth2/v2.0/devicecode  starts the device-code flow
 //   GET  /devicelogin?user_code=..&user=.. where the "user" approves a device code (demos)
-// and the check of the Bearer token on every Graph request. Tokens are opaque strings; refresh
+// and the check of the Bearer token on every Graph request. Client credentials are a secret or
+// a certificate (a client assertion, checked in assertion.ts). Tokens are opaque strings; refresh
 // tokens rotate (each use returns a new one and retires the old one, stricter than Entra ID,
 // so that a client that forgets to store the new one finds out).
 import { randomBytes, randomUUID } from 'node:crypto';
+import { CLIENT_ASSERTION_TYPE, checkAssertion } from './assertion';
 import { EmuRequest, EmuResponse, GraphError, json, text } from './http';
 import { EmulatorState, Mailbox } from './state';
 
@@ -63,6 +65,8 @@ export class Auth {
   private readonly accessTokens = new Map<string, AccessToken>();
   private readonly refreshGrants = new Map<string, RefreshGrant>();
   private readonly deviceGrants = new Map<string, DeviceGrant>();
+  /** Certificate credentials (PEM) by app: client assertions signed with their keys. */
+  private readonly certificates = new Map<string, string[]>();
   /** Requests to the token endpoint, by grant type, for assertions. */
   readonly grantsServed: Record<string, number> = {};
 
@@ -71,6 +75,12 @@ export class Auth {
     private readonly opts: AuthOptions,
   ) {
     for (const c of opts.clients) this.clients.set(c.clientId, c);
+  }
+
+  /** Uploads a certificate (PEM) as a credential of the app, as in the app registration. */
+  addCertificate(clientId: string, certificatePem: string): void {
+    if (!this.clients.has(clientId)) throw new Error(`no app ${clientId}`);
+    this.certificates.set(clientId, [...(this.certificates.get(clientId) ?? []), certificatePem]);
   }
 
   /** An access token without going through a login (app-only, or delegated for a mailbox). */
@@ -130,7 +140,7 @@ export class Auth {
     if (req.method !== 'POST') return oauthError(405, 'invalid_request', 900561, 'The endpoint only accepts POST requests.');
     if (!this.tenantKnown(decodeURIComponent(m[1]))) return oauthError(400, 'invalid_tenant', 90002, `Tenant '${m[1]}' not found.`);
     const form = new URLSearchParams(req.body.toString('utf8'));
-    return m[2] === 'devicecode' ? this.deviceCode(req, form) : this.token(form);
+    return m[2] === 'devicecode' ? this.deviceCode(req, form) : this.token(form, `${req.origin}${req.path}`);
   }
 
   private deviceCode(req: EmuRequest, form: URLSearchParams): EmuResponse {
@@ -164,7 +174,8 @@ export class Auth {
     return json(200, body);
   }
 
-  private token(form: URLSearchParams): EmuResponse {
+  /** `endpoint`: this token endpoint's URL, the audience a client assertion must name. */
+  private token(form: URLSearchParams, endpoint: string): EmuResponse {
     const grant = form.get('grant_type') ?? '';
     this.grantsServed[grant] = (this.grantsServed[grant] ?? 0) + 1;
     const clientId = form.get('client_id') ?? '';
@@ -173,7 +184,14 @@ export class Auth {
     const scope = form.get('scope') ?? '';
     switch (grant) {
       case 'client_credentials': {
-        if (client.clientSecret === undefined || form.get('client_secret') !== client.clientSecret) {
+        const assertion = form.get('client_assertion');
+        if (assertion !== null || form.has('client_assertion_type')) {
+          if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || assertion === null) {
+            return oauthError(400, 'invalid_request', 90014, "The request body must contain the following parameter: 'client_assertion' with 'client_assertion_type' urn:ietf:params:oauth:client-assertion-type:jwt-bearer.");
+          }
+          const refused = checkAssertion(assertion, clientId, endpoint, this.certificates.get(clientId) ?? []);
+          if (refused !== null) return oauthError(refused.error === 'invalid_client' ? 401 : 400, refused.error, refused.aadsts, refused.description);
+        } else if (client.clientSecret === undefined || form.get('client_secret') !== client.clientSecret) {
           return oauthError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
         }
         if (!/\/\.default$/.test(scope)) return oauthError(400, 'invalid_scope', 1002012, 'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.');
