@@ -97,6 +97,7 @@ export type ChangeSet =
    * A full listing: also what a cursor backend returns after losing its cursor (Graph 410,
    * an expired Gmail history id). Known ids keep their UIDs (invariant 1), unknown ones are
    * added, missing ones expunged; `flags`, when given, update the flags the backend owns.
+   * Of an id already shown only `flags` is used: its size and date may be left at 0.
    */
   | { kind: 'snapshot'; folderId: string; messages: ListedMessage[]; cursor: string | null; reason?: string };
 
@@ -168,7 +169,11 @@ export interface TrafficStats {
  */
 export interface BackendSession {
   listFolders(): Promise<BackendFolder[]>;
-  changes(folderId: string, cursor: string | null): Promise<ChangeSet>;
+  /**
+   * `knownIds`: the backend ids the gateway already shows in the folder, for an adapter
+   * that would otherwise fetch what a snapshot does not need for them (called only then).
+   */
+  changes(folderId: string, cursor: string | null, knownIds?: () => Promise<ReadonlySet<string>>): Promise<ChangeSet>;
   /** Raw MIME, byte-exact, one message at a time, in the order given. */
   fetchRaw(folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void>;
   /** Applies one client change; applying it twice has the effect of applying it once. */

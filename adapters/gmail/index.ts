@@ -22,7 +22,7 @@ import {
   type WriteBackResult,
 } from '../contract';
 import { GmailClient, gmailCredentials, gmailSettings, type GmailSettings } from './client';
-import { ALL_MAIL, decodePush, flagsOf, inFolder, labelsToFolders, PATH_PREFIX, planFolderDelta, type HistoryRecordIn } from './mapping';
+import { ALL_MAIL, decodePush, FLAG_LABEL_IDS, flagsOf, inFolder, labelsToFolders, PATH_PREFIX, planFolderDelta, type HistoryRecordIn } from './mapping';
 import { REAL_CLOCK, type Clock, type QuotaBudget } from './quota';
 import { GmailWriter } from './writeback';
 
@@ -34,6 +34,12 @@ const RAW_BATCH = 20;
 const LIST_PAGE = 500;
 /** History pages a session keeps for the folders that have not read them yet. */
 const HISTORY_PAGES_KEPT = 20;
+/**
+ * Known messages in a resynced folder from which their flags come from listing the flag
+ * labels (UNREAD, STARRED, DRAFT: a few messages.list pages for the whole account, shared
+ * by every folder of the session) rather than from their metadata (5 units each).
+ */
+const FLAG_LISTS_FROM = 10;
 
 /** Flags Gmail keeps (as labels); every other flag lives in the shadow store. */
 const OWNED_FLAGS = new Set(['\\seen', '\\flagged', '\\draft']);
@@ -64,6 +70,8 @@ export class GmailSession implements BackendSession {
   /** History pages by their start id, shared by the folders of this session. */
   private readonly historyPages = new Map<string, Promise<HistoryPage>>();
   private profileHistoryId: string | null = null;
+  /** Ids carrying each flag label, listed once per session for resyncs. */
+  private flagLabelIds: Promise<Map<string, Set<string>>> | null = null;
   readonly writer: GmailWriter;
 
   constructor(
@@ -86,14 +94,14 @@ export class GmailSession implements BackendSession {
     return labelsToFolders(res.labels ?? [], this.client.settings);
   }
 
-  async changes(folderId: string, cursor: string | null): Promise<ChangeSet> {
+  async changes(folderId: string, cursor: string | null, knownIds?: () => Promise<ReadonlySet<string>>): Promise<ChangeSet> {
     if (folderId.startsWith(PATH_PREFIX)) {
       // A level of the label hierarchy without a label: never holds messages.
       return cursor === null ? { kind: 'snapshot', folderId, messages: [], cursor: await this.currentHistoryId() } : { kind: 'delta', changes: [], cursor };
     }
-    if (cursor === null) return this.snapshot(folderId);
+    if (cursor === null) return this.snapshot(folderId, knownIds);
     const page = await this.historyPage(cursor);
-    if (page.kind === 'gone') return this.snapshot(folderId, 'the Gmail history id expired (404): full resync by message id');
+    if (page.kind === 'gone') return this.snapshot(folderId, knownIds, 'the Gmail history id expired (404): full resync by message id');
     const plan = planFolderDelta(folderId, page.records);
     const meta = await this.fetchMetadata(plan.filter((p) => p.kind === 'created').map((p) => p.id));
     const changes: BackendChange[] = [];
@@ -116,10 +124,37 @@ export class GmailSession implements BackendSession {
     return { kind: 'delta', changes, cursor: page.end, ...(page.more ? { more: true } : {}) };
   }
 
-  /** Every message of the folder, oldest first (the order their UIDs should follow). */
-  private async snapshot(folderId: string, reason?: string): Promise<ChangeSet> {
+  /**
+   * Every message of the folder, oldest first (the order their UIDs should follow). Ids the
+   * gateway already shows need only their flags (their size and date are what the client
+   * was shown), so no metadata is fetched for them: with many of them, their flags come
+   * from listing the flag labels; only new ids cost a metadata get.
+   */
+  private async snapshot(folderId: string, knownIds?: () => Promise<ReadonlySet<string>>, reason?: string): Promise<ChangeSet> {
     // The cursor is read before listing: changes during the listing come again as history.
     const cursor = await this.currentHistoryId();
+    const ids = await this.listIds(folderId === ALL_MAIL ? [] : [folderId], folderId === 'SPAM' || folderId === 'TRASH');
+    ids.reverse();
+    const known = knownIds && ids.length > 0 ? await knownIds() : new Set<string>();
+    const knownHere = ids.filter((id) => known.has(id) && !this.metadata.has(id));
+    const flagLists = knownHere.length >= FLAG_LISTS_FROM || this.flagLabelIds !== null ? await this.flagLabels() : null;
+    const meta = await this.fetchMetadata(flagLists ? ids.filter((id) => !known.has(id)) : ids);
+    const messages: ListedMessage[] = [];
+    for (const id of ids) {
+      const m = meta.get(id);
+      if (m) {
+        if (inFolder(folderId, m.labelIds)) messages.push(listed(m));
+      } else if (flagLists && known.has(id)) {
+        // Only the flags of a known id are used (contract: ChangeSet snapshot).
+        const labels = [...flagLists].filter(([, members]) => members.has(id)).map(([label]) => label);
+        messages.push({ id, size: 0, flags: flagsOf(labels) });
+      }
+    }
+    return { kind: 'snapshot', folderId, messages, cursor, ...(reason ? { reason } : {}) };
+  }
+
+  /** Every message id with all these labels (none: every message but spam and trash), newest first. */
+  private async listIds(labelIds: string[], includeSpamTrash: boolean): Promise<string[]> {
     const ids: string[] = [];
     let pageToken: string | undefined;
     do {
@@ -127,13 +162,7 @@ export class GmailSession implements BackendSession {
         'messages.list',
         (signal) =>
           this.gmail.users.messages.list(
-            {
-              userId: 'me',
-              maxResults: LIST_PAGE,
-              pageToken,
-              ...(folderId === ALL_MAIL ? {} : { labelIds: [folderId] }),
-              includeSpamTrash: folderId === 'SPAM' || folderId === 'TRASH',
-            },
+            { userId: 'me', maxResults: LIST_PAGE, pageToken, ...(labelIds.length > 0 ? { labelIds } : {}), includeSpamTrash },
             { signal },
           ),
         this.signal,
@@ -141,14 +170,18 @@ export class GmailSession implements BackendSession {
       for (const m of res.messages ?? []) if (m.id) ids.push(m.id);
       pageToken = res.nextPageToken ?? undefined;
     } while (pageToken);
-    ids.reverse();
-    const meta = await this.fetchMetadata(ids);
-    const messages: ListedMessage[] = [];
-    for (const id of ids) {
-      const m = meta.get(id);
-      if (m && inFolder(folderId, m.labelIds)) messages.push(listed(m));
-    }
-    return { kind: 'snapshot', folderId, messages, cursor, ...(reason ? { reason } : {}) };
+    return ids;
+  }
+
+  /** The ids carrying UNREAD, STARRED and DRAFT (spam and trash included), once per session. */
+  private flagLabels(): Promise<Map<string, Set<string>>> {
+    this.flagLabelIds ??= (async () => {
+      const out = new Map<string, Set<string>>();
+      for (const label of FLAG_LABEL_IDS) out.set(label, new Set(await this.listIds([label], true)));
+      return out;
+    })();
+    this.flagLabelIds.catch(() => (this.flagLabelIds = null));
+    return this.flagLabelIds;
   }
 
   private async currentHistoryId(): Promise<string> {

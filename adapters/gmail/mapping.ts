@@ -110,7 +110,8 @@ export function flagsOf(labelIds: readonly string[]): string[] {
 }
 
 /** Labels that carry flags: a change of these is a flag change, not only a folder change. */
-const FLAG_LABELS = new Set(['UNREAD', 'STARRED', 'DRAFT']);
+export const FLAG_LABEL_IDS = ['UNREAD', 'STARRED', 'DRAFT'] as const;
+const FLAG_LABELS = new Set<string>(FLAG_LABEL_IDS);
 
 /**
  * Label changes for a flag change. \Seen and \Flagged are UNREAD and STARRED; \Draft cannot

@@ -44,7 +44,7 @@ export async function syncCursorFolders(c: CursorSyncContext, folderIds: readonl
     let cursor = await c.store.folderCursor(c.accountId, folderId);
     for (;;) {
       if (c.stopped()) return;
-      const set = await c.session.changes(folderId, cursor);
+      const set = await c.session.changes(folderId, cursor, async () => new Set((await c.store.knownMessages(c.accountId, folderId)).map((k) => k.backendId)));
       if (set.kind === 'snapshot') {
         const r = await c.store.applySnapshot({ accountId: c.accountId, owner: c.owner, folderId, messages: set.messages, bodies: new Map(), cursor: set.cursor, owns });
         c.log.warn(
