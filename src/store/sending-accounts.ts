@@ -1,5 +1,6 @@
 // Which addresses each account may send as, and its submission settings, kept in
-// accounts.settings (jsonb): `addresses` (string[]) and `smtpRelay` (see src/submit/relay),
+// accounts.settings (jsonb): `addresses` (string[]; default: the account's own `address`
+// or `mailbox` setting, as Gmail and Graph accounts have) and `smtpRelay` (see src/submit/relay),
 // with the relay's login sealed in accounts.relay_credentials. The one place that reads
 // and writes them (`memgate account addresses|relay` goes through here).
 import type { DataSource } from 'typeorm';
@@ -21,7 +22,13 @@ const COLUMNS = 'id, user_id, kind, settings, credentials, relay_credentials';
 function toSendingAccount(row: AccountRow): SendingAccount {
   const settings = row.settings ?? {};
   const raw = settings.addresses;
-  const addresses = Array.isArray(raw) ? raw.filter((a): a is string => typeof a === 'string').map((a) => a.toLowerCase()) : [];
+  // Without the setting, an account sends as its own address (a Gmail `address`, a Graph `mailbox`).
+  const own = [settings.address, settings.mailbox].find((a): a is string => typeof a === 'string' && /^[^@\s]+@[^@\s]+$/.test(a));
+  const addresses = Array.isArray(raw)
+    ? raw.filter((a): a is string => typeof a === 'string').map((a) => a.toLowerCase())
+    : own
+      ? [own.toLowerCase()]
+      : [];
   return {
     id: row.id,
     userId: row.user_id,

@@ -46,7 +46,7 @@ export interface SendAttempt {
    * Message-ID) should, instead of sending it a second time.
    */
   earlier: number;
-  /** The message's Message-ID without angle brackets, to look for such a copy. */
+  /** The message's Message-ID without angle brackets, to look for such a copy (also before a retry within this attempt). */
   messageId?: string;
 }
 

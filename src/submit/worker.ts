@@ -120,7 +120,7 @@ export class OutboxWorker {
         : caps.removesBcc
           ? entry.raw
           : withoutBcc(entry.raw);
-      const messageId = entry.attempts > 0 ? messageIdOf(entry.raw) : null;
+      const messageId = messageIdOf(entry.raw);
       const result = await sender.send(entry.envelope, outgoing, { earlier: entry.attempts, ...(messageId ? { messageId } : {}) });
       const byAddress = new Map(entry.envelope.recipients.map((r) => [r.address.toLowerCase(), r]));
       const find = (address: string): Recipient => byAddress.get(address.toLowerCase()) ?? { address };

@@ -37,6 +37,27 @@ export interface GraphUser {
   mailbox: EmuMailbox;
 }
 
+/** Settings of a Graph account on an emulator mailbox (app-only sign-in, the emulator's URLs and CA). */
+export function graphAccountSettings(emu: GraphEmulator, address: string, settings: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    mailbox: address,
+    tenant: 'contoso.com',
+    clientId: DEFAULT_CLIENT.clientId,
+    auth: 'app',
+    graphUrl: emu.baseUrl,
+    loginUrl: emu.loginUrl,
+    caPem: emu.ca,
+    pollIntervalSeconds: 1,
+    maxAttempts: 8,
+    ...settings,
+  };
+}
+
+/** Its credentials, sealed with the master key of `dataDir`. */
+export function graphAccountCredentials(dataDir: string): Buffer {
+  return encryptCredentials(loadMasterKey(dataDir).key, { clientSecret: DEFAULT_CLIENT.clientSecret });
+}
+
 /** A gateway user with a fresh emulator mailbox as its primary account. */
 export async function graphUser(h: GraphHarness, settings: Record<string, unknown> = {}, seed?: (mb: EmuMailbox) => void): Promise<GraphUser> {
   const user = `g${++n}x${process.pid}`;
@@ -44,24 +65,12 @@ export async function graphUser(h: GraphHarness, settings: Record<string, unknow
   const mailbox = h.emu.state.addMailbox(address);
   seed?.(mailbox);
   const created = await h.server.memgate.store.createUser(user, 'imap-pass');
-  const key = loadMasterKey(h.server.dataDir).key;
   const { accountId } = await h.server.sync.addAccount({
     userName: user,
     kind: 'graph',
     label: null,
-    settings: {
-      mailbox: address,
-      tenant: 'contoso.com',
-      clientId: DEFAULT_CLIENT.clientId,
-      auth: 'app',
-      graphUrl: h.emu.baseUrl,
-      loginUrl: h.emu.loginUrl,
-      caPem: h.emu.ca,
-      pollIntervalSeconds: 1,
-      maxAttempts: 8,
-      ...settings,
-    },
-    credentials: encryptCredentials(key, { clientSecret: DEFAULT_CLIENT.clientSecret }),
+    settings: graphAccountSettings(h.emu, address, settings),
+    credentials: graphAccountCredentials(h.server.dataDir),
   });
   return { user, password: 'imap-pass', userId: created.id, accountId, address, mailbox };
 }

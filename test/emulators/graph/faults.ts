@@ -11,7 +11,9 @@ export type Fault =
   | { kind: 'syncStateNotFound' }
   | { kind: 'expiredToken' }
   | { kind: 'delay'; ms: number }
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** Any Graph error answer (a refusal the emulator would not make by itself). */
+  | { kind: 'error'; status: number; code: string; message: string };
 
 export interface FaultMatch {
   /** HTTP method (any when absent). */
@@ -95,6 +97,11 @@ export class Faults {
 
   slow(ms: number, opts: Options = {}): FaultRule {
     return this.inject({ kind: 'delay', ms }, opts);
+  }
+
+  /** Answers with this Graph error (e.g. 400 ErrorInvalidRecipients for sendMail). */
+  error(status: number, code: string, message: string, opts: Options = {}): FaultRule {
+    return this.inject({ kind: 'error', status, code, message }, opts);
   }
 
   /** The connection is closed without an answer. */

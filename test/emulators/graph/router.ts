@@ -49,6 +49,8 @@ function faultResponse(f: Fault): EmuResponse | undefined {
       return errorResponse(new GraphError(410, 'syncStateNotFound', 'The sync state generation is not found. The delta token is expired and data must be resynchronized.'));
     case 'expiredToken':
       return errorResponse(new GraphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.', { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
+    case 'error':
+      return errorResponse(new GraphError(f.status, f.code, f.message));
     case 'delay':
     case 'drop':
       return undefined;
