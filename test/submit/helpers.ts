@@ -30,6 +30,8 @@ export interface Sink {
   /** AUTH attempts, and how they went. */
   auths: Array<{ user: string; ok: boolean }>;
   waitFor(count: number, timeoutMs?: number): Promise<void>;
+  /** Connections opened to the sink so far. */
+  connections: number;
   /** Closes every open connection (memgate keeps pooled ones between messages). */
   dropConnections(): void;
   close(): Promise<void>;
@@ -56,6 +58,7 @@ export async function startSink(port = 0, login: { user: string; pass: string } 
     stalled: 0,
     login,
     auths: [],
+    connections: 0,
     async waitFor(count, timeoutMs = 20000) {
       const deadline = Date.now() + timeoutMs;
       while (messages.length < count) {
@@ -77,6 +80,10 @@ export async function startSink(port = 0, login: { user: string; pass: string } 
     disabledCommands: ['STARTTLS'],
     logger: false,
     closeTimeout: 500,
+    onConnect(_session, callback) {
+      sink.connections++;
+      callback();
+    },
     onAuth(auth, _session, callback) {
       const ok = sink.login !== null && auth.username === sink.login.user && auth.password === sink.login.pass;
       sink.auths.push({ user: auth.username ?? '', ok });
