@@ -1,7 +1,7 @@
 // The Microsoft Graph adapter (Exchange Online): mail folders with their child folders,
 // per-folder message delta with the deltaLink as cursor and immutable ids (so a message
 // keeps its id across moves), metadata first and MIME from $value on demand, write-back of
-// flags, moves, copies, deletions, appends (create from MIME) and folder changes.
+// flags, moves, copies, deletions, appends (append.ts: not a draft unless \Draft) and folder changes.
 // A 410 on a delta token is answered with a full listing (a snapshot), which the engine
 // reconciles by immutable id: every UID the client knows stays (invariant 1).
 import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
@@ -19,6 +19,7 @@ import {
   type WriteBackOp,
   type WriteBackResult,
 } from '../contract';
+import { appendRequest } from './append';
 import { GraphApi, graphCode, graphStatus } from './client';
 import { categoryKeyword, FLAG_PROPERTIES_EXPAND, flagPatch, graphOwnsFlag, graphSettings, HIDDEN_WELL_KNOWN, MESSAGE_SELECT, messageFlags, VERB_FLAGS, verbProperties, WELL_KNOWN, type GraphSettings } from './mapping';
 
@@ -166,7 +167,7 @@ class GraphSession implements BackendSession {
         return { id: moved.id };
       }
       case 'append':
-        return { id: await this.append(op.folderId, op.raw, op.flags, op.retry === true) };
+        return { id: await this.append(op.folderId, op.raw, op.flags, op.retry === true, op.internalDate) };
       case 'createFolder': {
         const url = op.parentId ? this.path(`/mailFolders/${encodeURIComponent(op.parentId)}/childFolders`) : this.path('/mailFolders');
         try {
@@ -227,8 +228,8 @@ class GraphSession implements BackendSession {
     }
   }
 
-  /** Create from MIME in the folder, then the flags; a retry first looks for an earlier copy. */
-  private async append(folderId: string, raw: Buffer, flags: readonly string[], retry: boolean): Promise<string> {
+  /** Created in the folder as append.ts decides, flags included; a retry first looks for an earlier copy. */
+  private async append(folderId: string, raw: Buffer, flags: readonly string[], retry: boolean, internalDate?: Date): Promise<string> {
     const folder = this.path(`/mailFolders/${encodeURIComponent(folderId)}/messages`);
     const messageId = /^Message-ID:\s*(<[^>\r\n]+>)/im.exec(raw.subarray(0, 64 * 1024).toString('latin1'))?.[1];
     if (retry && messageId) {
@@ -237,7 +238,13 @@ class GraphSession implements BackendSession {
       if (earlier) return earlier;
     }
     this.api.stats.bytesOut += raw.length;
-    const created = await this.api.post<MicrosoftGraph.Message>(folder, raw.toString('base64'), { 'Content-Type': 'text/plain', Prefer: IMMUTABLE });
+    const request = appendRequest(raw, flags, internalDate);
+    if (request.kind === 'json') {
+      const created = await this.api.post<MicrosoftGraph.Message>(folder, request.body, { Prefer: IMMUTABLE });
+      if (!created.id) throw new AdapterError('protocol', 'create gave no id');
+      return created.id;
+    }
+    const created = await this.api.post<MicrosoftGraph.Message>(folder, request.body, { 'Content-Type': 'text/plain', Prefer: IMMUTABLE });
     if (!created.id) throw new AdapterError('protocol', 'create from MIME gave no id');
     // Created from MIME it is read; the client's flags decide.
     await this.api.patch(this.path(`/messages/${encodeURIComponent(created.id)}`), flagPatch(flags, flags.some((f) => !f.startsWith('\\')) ? [] : null), { Prefer: IMMUTABLE });

@@ -102,14 +102,22 @@ export async function createMessage(ctx: MailboxContext, folder: FolderRecord | 
   } else {
     const body = jsonBody(ctx.req) as MicrosoftGraph.Message;
     const ext = body.singleValueExtendedProperties != null ? extendedProperties(body.singleValueExtendedProperties) : [];
-    // PR_MESSAGE_FLAGS (0x0E07) at creation is how a non-draft item is imported.
-    const flags = ext.find((p) => p.id.toLowerCase() === 'integer 0x0e07');
-    const mime = await composeFromJson(body, ctx.mailbox.address);
-    const n = flags === undefined ? undefined : Number(flags.value);
+    // PR_MESSAGE_FLAGS (0x0E07) at creation is how a non-draft item is imported, with its
+    // dates: PidTagMessageDeliveryTime (0x0E06, receivedDateTime) and PidTagClientSubmitTime
+    // (0x0039, sentDateTime).
+    const value = (id: string): string | undefined => ext.find((p) => p.id.toLowerCase() === id)?.value;
+    const flags = value('integer 0x0e07');
+    const time = (id: string): Date | undefined => {
+      const v = value(id);
+      return v === undefined || Number.isNaN(Date.parse(v)) ? undefined : new Date(v);
+    };
+    const mime = await composeFromJson(body, ctx.mailbox.address, time('systemtime 0x0039'));
+    const n = flags === undefined ? undefined : Number(flags);
     msg = ctx.state.deliver(ctx.mailbox, mime, {
       folder: target.id,
       isDraft: n === undefined ? true : (n & 8) !== 0,
       isRead: n === undefined ? (body.isRead ?? true) : (n & 1) !== 0,
+      receivedDateTime: time('systemtime 0x0e06'),
     });
     if (body.categories != null || body.flag != null || ext.length > 0) {
       const patch: Record<string, unknown> = {};

@@ -152,10 +152,26 @@ function addressList(list: MicrosoftGraph.Recipient[] | null | undefined): { nam
   return (list ?? []).map(addressOf).filter((a): a is { name: string; address: string } => a !== undefined);
 }
 
-/** MIME for a message given as JSON (sendMail, POST messages), sent from `fromAddress`. */
-export async function composeFromJson(message: MicrosoftGraph.Message, fromAddress: string): Promise<Buffer> {
+/**
+ * MIME for a message given as JSON (sendMail, POST messages), sent from `fromAddress`:
+ * file attachments (inline ones with their Content-ID), internetMessageId, and `date` (the
+ * client submit time a create may set) when given.
+ */
+export async function composeFromJson(message: MicrosoftGraph.Message, fromAddress: string, date = new Date()): Promise<Buffer> {
   const body = message.body ?? { contentType: 'text', content: '' };
+  const attachments = (message.attachments ?? []).map((a) => {
+    const file = a as MicrosoftGraph.FileAttachment;
+    if (typeof file.contentBytes !== 'string') throw new GraphError(400, 'ErrorInvalidProperty', 'Only file attachments with contentBytes are supported here.');
+    return {
+      filename: file.name ?? 'attachment',
+      content: Buffer.from(file.contentBytes, 'base64'),
+      contentType: file.contentType ?? 'application/octet-stream',
+      ...(file.isInline && file.contentId ? { cid: file.contentId, contentDisposition: 'inline' as const } : {}),
+    };
+  });
   const composer = new MailComposer({
+    ...(message.internetMessageId ? { messageId: message.internetMessageId } : {}),
+    ...(attachments.length > 0 ? { attachments } : {}),
     from: addressOf(message.from) ?? fromAddress,
     to: addressList(message.toRecipients),
     cc: addressList(message.ccRecipients),
@@ -163,7 +179,7 @@ export async function composeFromJson(message: MicrosoftGraph.Message, fromAddre
     replyTo: addressList(message.replyTo),
     subject: message.subject ?? '',
     ...(body.contentType === 'html' ? { html: body.content ?? '' } : { text: body.content ?? '' }),
-    date: new Date(),
+    date,
   });
   const node = composer.compile();
   node.keepBcc = true; // the sender's own copy keeps Bcc, as in Sent Items
