@@ -40,6 +40,11 @@ export interface Pop3Reply {
 
 const TERMINATOR = Buffer.from('\r\n.\r\n');
 
+/** The last bytes that could begin a terminator continued in the next chunk (a copy). */
+function tailOf(b: Buffer): Buffer {
+  return Buffer.from(b.subarray(Math.max(0, b.length - (TERMINATOR.length - 1))));
+}
+
 /** RFC 2449 8: the response code in brackets at the start of a -ERR text. */
 export function responseCode(text: string): string | null {
   const m = /^\[([A-Z0-9/-]+)\]/i.exec(text);
@@ -66,6 +71,13 @@ export class Pop3Client {
   private buffer: Buffer = Buffer.alloc(0);
   /** Where the scan for the terminator resumes (bytes before it cannot end a reply). */
   private scanFrom = 0;
+  /**
+   * Chunks of a long multi-line reply whose end has not come yet: kept aside and joined
+   * once, so a 20 MB message costs one copy instead of one per 64 KB chunk.
+   */
+  private incoming: Buffer[] = [];
+  /** The last bytes received (a terminator may straddle two chunks). */
+  private seam: Buffer = Buffer.alloc(0);
   private readonly queue: Pending[] = [];
   private closedError: Error | null = null;
   private readonly timeoutMs: number;
@@ -224,7 +236,19 @@ export class Pop3Client {
   private attach(socket: net.Socket): void {
     socket.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
+      if (this.incoming.length > 0 || this.awaitingTerminator()) {
+        // Inside a long reply: join only once its terminator has arrived.
+        const found = chunk.indexOf(TERMINATOR) >= 0 || Buffer.concat([this.seam, chunk.subarray(0, TERMINATOR.length - 1)]).indexOf(TERMINATOR) >= 0;
+        this.incoming.push(chunk);
+        this.seam = tailOf(Buffer.concat([this.seam, tailOf(chunk)]));
+        if (!found) return;
+        this.buffer = Buffer.concat([this.buffer, ...this.incoming]);
+        this.incoming = [];
+        this.drain();
+        return;
+      }
       this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.seam = tailOf(this.buffer);
       this.drain();
     });
     socket.setTimeout(this.timeoutMs, () => {
@@ -300,6 +324,11 @@ export class Pop3Client {
       this.queue.shift();
       head.resolve({ ok, text, body: Buffer.from(body) });
     }
+  }
+
+  /** drain() stopped in a multi-line body: the bytes so far hold no terminator. */
+  private awaitingTerminator(): boolean {
+    return this.scanFrom > 0 && this.buffer.length >= 64 * 1024;
   }
 
   private consume(n: number): void {

@@ -198,9 +198,15 @@ export interface UncachedBody {
 
 /** Backend messages whose body is not cached, newest (highest UID) first. */
 export async function uncachedBodies(sql: Sql, accountId: string, limit: number): Promise<UncachedBody[]> {
+  // The uncached contents come from their partial index (message_contents_uncached_idx),
+  // once, as an array: once everything is cached this reads nothing, however large the
+  // account, and no join order can go wrong on statistics that a bulk insert made stale.
   const rows = await sql.rows<{ backend_id: string; folder_id: string; content_id: string }>(
-    `SELECT b.backend_id, b.folder_id, b.content_id FROM backend_messages b JOIN message_contents c ON c.id = b.content_id
-      WHERE b.account_id = $1 AND c.raw IS NULL ORDER BY b.uid DESC NULLS LAST LIMIT $2`,
+    `SELECT b.backend_id, b.folder_id, b.content_id FROM backend_messages b
+      WHERE b.account_id = $1 AND b.content_id = ANY (ARRAY(
+              SELECT c.id FROM message_contents c
+               WHERE c.raw IS NULL AND c.user_id = (SELECT user_id FROM account_sync WHERE account_id = $1)))
+      ORDER BY b.uid DESC NULLS LAST LIMIT $2`,
     [accountId, limit],
   );
   return rows.map((r) => ({ backendId: r.backend_id, folderId: r.folder_id, contentId: r.content_id }));
@@ -212,12 +218,20 @@ export async function uncachedBodies(sql: Sql, accountId: string, limit: number)
  */
 export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<Array<{ contentId: string; announced: number; actual: number }>> {
   if (bodies.length === 0) return [];
+  // One parameter per body: node-pg sends a Buffer parameter in binary, while a bytea[]
+  // array would go as hex text (twice the bytes, parsed again by the server).
+  const params: unknown[] = [];
+  const values = bodies.map((b) => {
+    params.push(b.contentId, b.raw, sha256Hex(b.raw));
+    const n = params.length;
+    return `($${n - 2}::bigint, $${n - 1}::bytea, $${n}::text)`;
+  });
   const rows = await sql.rows<{ id: string; size: number; actual: number }>(
     `UPDATE message_contents c SET raw = b.raw, sha256 = b.sha
-       FROM unnest($1::bigint[], $2::bytea[], $3::text[]) AS b(id, raw, sha)
+       FROM (VALUES ${values.join(', ')}) AS b(id, raw, sha)
       WHERE c.id = b.id AND c.raw IS NULL
       RETURNING c.id, c.size, length(b.raw) AS actual`,
-    [bodies.map((b) => b.contentId), bodies.map((b) => b.raw), bodies.map((b) => sha256Hex(b.raw))],
+    params,
   );
   // A size the backend did not announce (0) is corrected: nothing real was shown yet.
   const unknown = rows.filter((r) => r.size === 0 && r.actual > 0);

@@ -9,6 +9,7 @@ import { mirrorFolders, pushFolderDeletes } from './mirror';
 import { replayWriteBack } from './writeback';
 import type { SyncOptions } from './engine';
 import { nextAfterFailure, nextAfterSuccess } from './schedule';
+import { PushKeeper, type PushHub } from './push';
 
 export interface SyncLogger {
   info(obj: object | string, msg?: string): void;
@@ -21,6 +22,11 @@ export interface SyncLogger {
 const INBOX_FOLDER = 'INBOX';
 /** A cursor backend's poll stops caching bodies after this long and polls again soon. */
 const FILL_BUDGET_MS = 10_000;
+/**
+ * Body batches being stored while the next is fetched. Two: the database compresses each
+ * body (TOAST), and two transactions let it use two cores for that.
+ */
+const STORES_IN_FLIGHT = 2;
 /** Above this many new ids in a poll that also lost ids, no bodies are fetched to match them. */
 const MAX_REMATCH = 2000;
 
@@ -45,6 +51,11 @@ function adapterFor(row: BackendAccountRow, adapters: Readonly<Record<string, Ad
   });
 }
 
+/** Is a backend id in this session's listing? A folder left out of `listed` did not change. */
+function inListing(listed: Map<string, Set<string>>, folderId: string, backendId: string): boolean {
+  return listed.get(folderId)?.has(backendId) ?? true;
+}
+
 export class AccountRunner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -55,6 +66,12 @@ export class AccountRunner {
   private demand: Demand[] = [];
   private adapter: BackendAdapter | null = null;
   private again = false;
+  /** Push: a targeted poll is wanted after the current one, for these folders (or all). */
+  private againPush = false;
+  private pushedFolders = new Set<string>();
+  private pushedAll = false;
+  /** Push subscriptions of this account (null: push is off in this process). */
+  readonly push: PushKeeper | null;
 
   constructor(
     readonly accountId: string,
@@ -64,7 +81,52 @@ export class AccountRunner {
     private readonly masterKey: Buffer,
     private readonly log: SyncLogger,
     private readonly options: SyncOptions,
-  ) {}
+    pushHub: PushHub | null = null,
+  ) {
+    this.push = pushHub
+      ? new PushKeeper(
+          {
+            accountId,
+            log,
+            adapter: () => this.ensureAdapter(),
+            folderIds: () => this.store.mirroredFolderIds(accountId),
+            pushed: (folderIds) => this.pushed(folderIds),
+            healthChanged: () => {
+              // The poll interval follows the subscriptions' health from now on.
+              if (!this.running && !this.stopped) void this.store.account(accountId).then((row) => row && this.schedule(nextAfterSuccess(this.interval(row), this.options)));
+            },
+          },
+          pushHub,
+        )
+      : null;
+  }
+
+  /** The account's poll interval; longer while push subscriptions are healthy. */
+  private interval(row: BackendAccountRow): number {
+    const own = Number(row.settings.pollIntervalSeconds ?? this.options.defaultPollSeconds);
+    return this.push?.healthy ? Math.max(own, this.push.pollSeconds) : own;
+  }
+
+  private async ensureAdapter(): Promise<BackendAdapter> {
+    if (this.adapter) return this.adapter;
+    const row = await this.store.account(this.accountId);
+    if (!row) throw new AdapterError('gone', 'the account was removed');
+    this.adapter ??= adapterFor(row, this.adapters, this.masterKey, this.store);
+    return this.adapter;
+  }
+
+  /** A push delivery for this account (verified by the adapter before anything is synced). */
+  onPush(subscriptionId: string, body: Buffer): void {
+    void this.push?.onPush(subscriptionId, body).catch((err: unknown) => this.log.warn({ accountId: this.accountId, err }, 'push: handling a delivery failed'));
+  }
+
+  /** Syncs these folders now (all when empty), without listing folders; coalesced with any poll in progress. */
+  pushed(folderIds: readonly string[]): void {
+    if (this.stopped) return;
+    if (folderIds.length === 0) this.pushedAll = true;
+    for (const f of folderIds) this.pushedFolders.add(f);
+    void this.run(true);
+  }
 
   start(): void {
     void this.store.account(this.accountId).then(
@@ -80,17 +142,32 @@ export class AccountRunner {
   }
 
   pollNow(): Promise<void> {
+    return this.run(false);
+  }
+
+  /** A full poll, or (`targeted`) the deltas of the folders pushes named. */
+  private run(targeted: boolean): Promise<void> {
     if (this.running) {
       // A trigger during a poll (a push notification) must not be lost: one more follows.
-      this.again = true;
+      if (targeted) this.againPush = true;
+      else this.again = true;
       return this.running;
     }
-    if (this.timer) clearTimeout(this.timer);
-    this.running = this.poll().finally(() => {
+    if (!targeted && this.timer) clearTimeout(this.timer);
+    // A full poll covers whatever pushes asked for so far.
+    const targets = { all: this.pushedAll, folders: this.pushedFolders };
+    this.pushedAll = false;
+    this.pushedFolders = new Set();
+    this.running = this.poll(targeted ? targets : null).finally(() => {
       this.running = null;
-      if (this.again && !this.stopped) {
+      if (this.stopped) return;
+      if (this.again) {
         this.again = false;
-        void this.pollNow();
+        this.againPush = false;
+        void this.run(false);
+      } else if (this.againPush) {
+        this.againPush = false;
+        void this.run(true);
       }
     });
     return this.running;
@@ -99,6 +176,7 @@ export class AccountRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.push?.stop();
     this.session?.abort();
     await this.running?.catch(() => undefined);
     this.adapter?.dispose?.();
@@ -151,11 +229,12 @@ export class AccountRunner {
     for (const d of this.demand.splice(0)) d.reject(err);
   }
 
-  private async poll(): Promise<void> {
+  /** `targets`: a push-triggered poll of these folders only (no folder listing); null: a full poll. */
+  private async poll(targets: { all: boolean; folders: Set<string> } | null = null): Promise<void> {
     if (this.stopped) return;
     const row = await this.store.account(this.accountId).catch(() => null);
     if (!row) return;
-    const interval = Number(row.settings.pollIntervalSeconds ?? this.options.defaultPollSeconds);
+    const interval = this.interval(row);
     this.polling = true;
     let session: BackendSession | null = null;
     try {
@@ -173,10 +252,12 @@ export class AccountRunner {
         // Client changes first: what the backend reports afterwards includes them, so
         // their echoes match the shadow store and change nothing (invariant 5).
         const mirror = { accountId: this.accountId, store: this.store, session, log: this.log };
-        if (caps.folders && caps.mirrorFolders) await mirrorFolders(mirror);
+        const mirroring = caps.folders && caps.mirrorFolders && targets === null;
+        if (mirroring) await mirrorFolders(mirror);
         done = await replayWriteBack({ accountId: this.accountId, store: this.store, adapter, session, log: this.log, listed: null, stopped });
-        if (caps.folders && caps.mirrorFolders) await pushFolderDeletes(mirror);
-        const folderIds = caps.folders ? await this.store.mirroredFolderIds(this.accountId) : [INBOX_FOLDER];
+        if (mirroring) await pushFolderDeletes(mirror);
+        let folderIds = caps.folders ? await this.store.mirroredFolderIds(this.accountId) : [INBOX_FOLDER];
+        if (targets && !targets.all) folderIds = folderIds.filter((f) => targets.folders.has(f));
         await syncCursorFolders({ accountId: this.accountId, owner: this.owner, store: this.store, adapter, session, log: this.log, stopped }, folderIds);
         listed = null;
       } else {
@@ -188,14 +269,22 @@ export class AccountRunner {
       await session.close();
       session = null;
       await this.store.completeOps(done);
+      const next = nextAfterSuccess(interval, this.options);
       await this.store.setState(this.accountId, this.owner, {
         state: 'idle',
         reason: null,
         success: true,
-        nextRunAt: new Date(Date.now() + nextAfterSuccess(interval, this.options)),
+        // A pushed poll leaves the next full poll where it was.
+        ...(targets === null ? { nextRunAt: new Date(Date.now() + next) } : {}),
       });
       if (row.state === 'degraded' || row.state === 'auth') this.log.info({ accountId: this.accountId }, 'sync: account recovered');
-      this.schedule(moreBodies ? 0 : nextAfterSuccess(interval, this.options));
+      if (targets === null) {
+        this.schedule(moreBodies ? 0 : next);
+        // Subscriptions follow the folders just mirrored (and are renewed when due).
+        void this.push?.maintain();
+      } else if (moreBodies) {
+        this.againPush = true;
+      }
     } catch (err) {
       this.session = null;
       session?.abort();
@@ -232,21 +321,25 @@ export class AccountRunner {
     this.schedule(delay);
   }
 
-  /** Reconciles each backend folder; returns the ids listed per folder (this session's view). */
+  /**
+   * Reconciles each backend folder; returns the ids listed per folder (this session's view).
+   * A folder whose listing did not change since the last one applied is left out.
+   */
   private async syncFolders(session: BackendSession): Promise<Map<string, Set<string>>> {
     const adapter = this.adapter!;
     const folders = adapter.capabilities.folders ? (await session.listFolders()).map((f) => f.id) : [INBOX_FOLDER];
     const listed = new Map<string, Set<string>>();
     for (const folderId of folders) {
       const changes = await session.changes(folderId, await this.store.folderCursor(this.accountId, folderId));
-      const known = await this.store.knownMessages(this.accountId, folderId);
-      const knownIds = new Set(known.map((k) => k.backendId));
       if (changes.kind === 'delta') {
         // Typed deltas (Graph, Gmail) are not applied yet; an empty one means "as before".
         if (changes.changes.length > 0) throw new AdapterError('unsupported', 'delta change sets are not applied yet');
-        listed.set(folderId, knownIds);
+        // Not in `listed`: the listing is the one the store holds (see inListing), so a
+        // poll with nothing new reads no ids from the store.
         continue;
       }
+      const known = await this.store.knownMessages(this.accountId, folderId);
+      const knownIds = new Set(known.map((k) => k.backendId));
       listed.set(folderId, new Set(changes.messages.map((m) => m.id)));
       const ids = new Set(changes.messages.map((m) => m.id));
       const vanishedWithContent = known.filter((k) => !ids.has(k.backendId) && k.sha256 !== null);
@@ -279,44 +372,71 @@ export class AccountRunner {
   /** Caches bodies not fetched yet, newest first, in batches; serves on-demand fetches first. */
   /** `listed` null: every present backend message (cursor backends). */
   private async fillBodies(session: BackendSession, listed: Map<string, Set<string>> | null): Promise<boolean> {
-    const known = listed ?? (await this.store.presentIds(this.accountId));
-    let pending = (await this.store.uncachedBodies(this.accountId, 1_000_000)).filter((b) => known.get(b.folderId)?.has(b.backendId));
-    const deadline = Date.now() + FILL_BUDGET_MS;
-    for (;;) {
-      if (this.stopped) throw new AdapterError('unavailable', 'sync stopped');
-      const wanted = this.demand.splice(0);
-      if (wanted.length > 0) {
-        await this.serveDemand(session, wanted, listed);
-        continue;
-      }
-      if (pending.length === 0) return false;
-      // Cursor backends: changes waiting (a push) or a long fill give way to a new poll soon.
-      if (listed === null && (this.again || Date.now() > deadline)) return true;
-      // One folder per batch: the next ones of the same folder, newest first.
-      const folderId = pending[0].folderId;
-      const batch: typeof pending = [];
-      for (let i = 0; i < pending.length && batch.length < this.options.bodyBatch; i++) {
-        if (pending[i].folderId === folderId) batch.push(pending[i]);
-      }
-      const taken = new Set(batch);
-      pending = pending.filter((b) => !taken.has(b));
-      const byId = new Map(batch.map((b) => [b.backendId, b]));
-      const got: Array<{ contentId: string; raw: Buffer }> = [];
-      await session.fetchRaw(
-        folderId,
-        batch.map((b) => b.backendId),
-        async (id, raw) => {
-          got.push({ contentId: byId.get(id)!.contentId, raw });
-        },
-      );
-      const mismatched = await this.store.storeBodies(got);
-      for (const m of mismatched) this.log.warn({ accountId: this.accountId, ...m }, 'sync: backend announced another size than it delivered');
+    let pending = await this.store.uncachedBodies(this.accountId, 1_000_000);
+    if (pending.length > 0) {
+      const present = listed ?? (await this.store.presentIds(this.accountId));
+      const listedHere = listed ? (folderId: string, id: string) => inListing(listed, folderId, id) : (folderId: string, id: string) => present.get(folderId)?.has(id) === true;
+      pending = pending.filter((b) => listedHere(b.folderId, b.backendId));
     }
+    const deadline = Date.now() + FILL_BUDGET_MS;
+    // Batch k is stored while batch k+1 is fetched (the store and the backend work at once).
+    const storing: Array<Promise<void>> = [];
+    const stored = async (keep = 0): Promise<void> => {
+      while (storing.length > keep) await storing.shift();
+    };
+    try {
+      for (;;) {
+        if (this.stopped) throw new AdapterError('unavailable', 'sync stopped');
+        const wanted = this.demand.splice(0);
+        if (wanted.length > 0) {
+          await this.serveDemand(session, wanted, listed);
+          continue;
+        }
+        if (pending.length === 0) {
+          await stored();
+          return false;
+        }
+        // Cursor backends: changes waiting (a push) or a long fill give way to a new poll soon.
+        if (listed === null && (this.again || Date.now() > deadline)) {
+          await stored();
+          return true;
+        }
+        // One folder per batch: the next ones of the same folder, newest first.
+        const folderId = pending[0].folderId;
+        const batch: typeof pending = [];
+        for (let i = 0; i < pending.length && batch.length < this.options.bodyBatch; i++) {
+          if (pending[i].folderId === folderId) batch.push(pending[i]);
+        }
+        const taken = new Set(batch);
+        pending = pending.filter((b) => !taken.has(b));
+        const byId = new Map(batch.map((b) => [b.backendId, b]));
+        const got: Array<{ contentId: string; raw: Buffer }> = [];
+        await session.fetchRaw(
+          folderId,
+          batch.map((b) => b.backendId),
+          async (id, raw) => {
+            got.push({ contentId: byId.get(id)!.contentId, raw });
+          },
+        );
+        await stored(STORES_IN_FLIGHT - 1);
+        const next = this.storeFetched(got);
+        next.catch(() => undefined); // awaited by stored(); no unhandled rejection meanwhile
+        storing.push(next);
+      }
+    } finally {
+      // A failed fetch still lets the batches before it land (each is valid on its own).
+      await Promise.allSettled(storing);
+    }
+  }
+
+  private async storeFetched(got: Array<{ contentId: string; raw: Buffer }>): Promise<void> {
+    const mismatched = await this.store.storeBodies(got);
+    for (const m of mismatched) this.log.warn({ accountId: this.accountId, ...m }, 'sync: backend announced another size than it delivered');
   }
 
   private async serveDemand(session: BackendSession, wanted: Demand[], listed: Map<string, Set<string>> | null): Promise<void> {
     for (const d of wanted) {
-      if (listed && !listed.get(d.folderId)?.has(d.backendId)) {
+      if (listed && !inListing(listed, d.folderId, d.backendId)) {
         d.reject(new AdapterError('gone', 'the message is no longer on the mail server'));
         continue;
       }

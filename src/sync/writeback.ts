@@ -26,7 +26,10 @@ export interface ReplayOptions {
   adapter: BackendAdapter;
   session: BackendSession;
   log: SyncLogger;
-  /** POP3: the backend ids this session listed, per folder (a body is saved before DELE). */
+  /**
+   * POP3: the backend ids this session listed, per folder (a body is saved before DELE);
+   * a folder left out did not change since the listing the store holds.
+   */
   listed: Map<string, Set<string>> | null;
   stopped: () => boolean;
 }
@@ -57,7 +60,7 @@ export async function replayWriteBack(o: ReplayOptions): Promise<string[]> {
           await o.store.failOp(queued.id, 'waiting for its folder to be created at the backend', 5);
           return afterClose;
         }
-        if (prepared.kind === 'expunge' && o.adapter.capabilities.delete && (o.listed === null || o.listed.get(prepared.folderId)?.has(prepared.id))) {
+        if (prepared.kind === 'expunge' && o.adapter.capabilities.delete && (o.listed?.get(prepared.folderId)?.has(prepared.id) ?? true)) {
           // Deleting at the backend must not lose a copy the client kept elsewhere.
           await saveBodyFirst(o, prepared.folderId, prepared.id);
         }

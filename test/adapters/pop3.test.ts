@@ -77,6 +77,24 @@ describe('POP3 adapter', function () {
     assert.deepEqual(a, b);
   });
 
+  it('fetches multi-megabyte messages byte-exact, with dots and CRLFs across chunk boundaries, pipelined', async () => {
+    // Lines of varied lengths, many starting with a dot: the terminator search and the
+    // unstuffing meet chunk seams at every possible offset.
+    const lines: string[] = ['Subject: big', ''];
+    for (let i = 0, length = 0; length < 6 * 1024 * 1024; i++) {
+      lines.push((i % 3 === 0 ? '.' : '') + 'y'.repeat(i % 997));
+      length += lines[lines.length - 1].length + 2;
+    }
+    const big = Buffer.from(lines.join('\r\n') + '\r\n');
+    fake.add('big1', big);
+    fake.add('small', 'Subject: s\r\n\r\n.\r\n');
+    fake.add('big2', Buffer.concat([big, Buffer.from('.\r\n')]));
+    const got = await listAndFetch(adapter(fake.port, 'pop-pass', { timeoutMs: 10000 }));
+    assert.ok(got.get('big1')!.equals(big));
+    assert.equal(got.get('small')!.toString(), 'Subject: s\r\n\r\n.\r\n');
+    assert.ok(got.get('big2')!.equals(Buffer.concat([big, Buffer.from('.\r\n')])));
+  });
+
   it('refuses a server without UIDL with a clear error on probe', async () => {
     fake.faults.noUidl = true;
     const err = await failure(adapter(fake.port).probe());
