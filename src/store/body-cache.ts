@@ -24,6 +24,10 @@ export function withBodyFetcher<S extends MailStore>(store: S, fetcher: BodyFetc
       throw new UnavailableError('The message body cannot be fetched from the mail server right now', err);
     }
     if (!raw) throw new UnavailableError('The message body is not available');
+    // The first copy stored is the content (invariant 3): a fetch racing this one (the body
+    // fill) may have stored another rendering (Exchange writes MIME afresh every time).
+    const stored = await store.getContent(userId, contentId);
+    if (stored && (stored.raw as Buffer | null) !== null) return stored;
     return { ...found, raw };
   };
   return new Proxy(store, {

@@ -9,6 +9,10 @@
 // removed) is left out; the others are answered, then the command ends with
 // NO [EXPUNGEISSUED] (RFC 9051 7.1; Dovecot answers the same way). Items that need no
 // content (FLAGS, UID, ... and ENVELOPE/BODYSTRUCTURE when cached) are still answered for it.
+//
+// A backend message listed before its body was fetched has no size yet (0: Graph announces
+// none): RFC822.SIZE then loads the content like ENVELOPE does, so the first size a client
+// sees is the length of the bytes it will get (design invariant 3), never 0 then another.
 import { SELECTED, command } from './types';
 import { MemgateError } from '../../core/errors';
 import type { MailboxMessage, MessageContent } from '../../core/ports';
@@ -95,6 +99,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
   const withFlags: FetchItem[] =
     session.condstore && !flagged.some((i) => i.kind === 'modseq') ? [...flagged, { kind: 'modseq' }] : flagged;
   const needs = fetchNeeds(items);
+  const wantsSize = items.some((i) => i.kind === 'rfc822Size');
   const opts: RenderOptions = { utf8: session.utf8, messageGlobal: session.rev2 };
   const userId = session.user!.id;
   const store = session.ctx.store;
@@ -108,7 +113,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
     const messages = batch.map((uid) => sel.message(uid)!);
     const summaries =
       needs.summary || needs.content ? await loadSummaries(store, userId, messages.map((m) => m.contentId)) : new Map<string, ContentSummary>();
-    const wantsRaw = (m: MailboxMessage) => needs.content || (needs.summary && !summaries.has(m.contentId));
+    const wantsRaw = (m: MailboxMessage) => needs.content || (needs.summary && !summaries.has(m.contentId)) || (wantsSize && m.size === 0);
     const load = (k: number): Promise<MessageContent | null> | null => {
       if (k >= messages.length || !wantsRaw(messages[k])) return null;
       const pending = store.getContent(userId, messages[k].contentId);
@@ -125,12 +130,14 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
       let summary = summaries.get(message.contentId) ?? null;
       let raw: Buffer | null = null;
       let tree: MimePart | undefined;
+      let size = message.size;
       if (loading) {
         const content = await loading;
         if (!content) {
           gone++;
           continue;
         }
+        if (size === 0) size = content.raw.length;
         if (!summary) {
           tree = parseMessage(content.raw);
           summary = summarize(store, userId, message.contentId, tree, (err) =>
@@ -142,7 +149,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
       }
       if (session.isClosed) return;
       const current = sel.message(message.uid) ?? message;
-      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: { ...current, flags: sel.flagsOf(current) }, summary, raw, tree }, opts);
+      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: { ...current, flags: sel.flagsOf(current), size: current.size || size }, summary, raw, tree }, opts);
       if (response.unknownCte) unknownCte = true;
       if (response.chunks.length > 0) session.write(response.chunks);
     }
