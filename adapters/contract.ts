@@ -16,6 +16,12 @@ export interface BackendCapabilities {
   append: boolean;
   send: boolean;
   push: boolean;
+  /**
+   * What one push subscription covers: the whole account (one subscription, Gmail watch)
+   * or one folder (one per mirrored folder, Graph mailFolders('{id}')/messages, so each
+   * notification names the folder to sync). Default 'account'.
+   */
+  pushScope?: 'account' | 'folder';
   /** changes() takes and returns a cursor; false: every call returns a full snapshot. */
   changeCursors: boolean;
   /** A message can be deleted at the backend (POP3: only when the account asks for it). */
@@ -209,6 +215,8 @@ export interface BackendAdapter {
   renew?(subscription: PushSubscription, request: PushRequest): Promise<PushSubscription>;
   /** Parses one push delivery: the folders to sync now, or null when it is not genuine. */
   parsePush?(body: Buffer, subscription: PushSubscription): PushTrigger | null;
+  /** Ends a subscription at the backend (a folder that went away); a lost one is no error. */
+  unsubscribe?(subscription: PushSubscription): Promise<void>;
   /** Releases held resources (timers, connection pools). */
   dispose?(): void;
 }
@@ -218,17 +226,26 @@ export interface PushRequest {
   url: string;
   /** A secret the backend echoes in each notification (Graph clientState). */
   secret: string;
+  /** The folder to watch (capabilities.pushScope 'folder'); absent: the whole account. */
+  folderId?: string;
 }
 
 export interface PushSubscription {
   id: string;
   expiresAt: Date;
   secret: string;
+  /** The folder it watches (pushScope 'folder'). */
+  folderId?: string;
 }
 
 /** What a push delivery asks for: sync these folders now (all folders when empty). */
 export interface PushTrigger {
   folderIds: string[];
+  /**
+   * What the subscription itself needs (Graph lifecycle notifications): 'renew' at once
+   * (reauthorizationRequired), or 'recreate' (subscriptionRemoved: it is gone).
+   */
+  subscription?: 'renew' | 'recreate';
 }
 
 /** Builds an adapter from an account's settings and decrypted credentials. */

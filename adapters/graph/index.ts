@@ -15,12 +15,16 @@ import {
   type BackendSession,
   type ChangeSet,
   type ListedMessage,
+  type PushRequest,
+  type PushSubscription,
+  type PushTrigger,
   type TrafficStats,
   type WriteBackOp,
   type WriteBackResult,
 } from '../contract';
 import { appendRequest } from './append';
 import { GraphApi, graphCode, graphStatus } from './client';
+import { createSubscription, deleteSubscription, graphPushSettings, parseNotifications, renewSubscription, type GraphPushSettings } from './push';
 import { categoryKeyword, FLAG_PROPERTIES_EXPAND, flagPatch, graphOwnsFlag, graphSettings, HIDDEN_WELL_KNOWN, MESSAGE_SELECT, messageFlags, VERB_FLAGS, verbProperties, WELL_KNOWN, type GraphSettings } from './mapping';
 
 export { graphSettings, type GraphSettings } from './mapping';
@@ -271,7 +275,9 @@ export class GraphAdapter implements BackendAdapter {
     move: true,
     append: true,
     send: false,
-    push: false,
+    // Change notifications per folder (push.ts); off with the account setting push: false.
+    push: true,
+    pushScope: 'folder',
     changeCursors: true,
     delete: true,
     mirrorFolders: true,
@@ -279,12 +285,15 @@ export class GraphAdapter implements BackendAdapter {
   readonly stats: TrafficStats = { connections: 0, commands: 0, bytesIn: 0, bytesOut: 0 };
   readonly ownsFlag = graphOwnsFlag;
   readonly settings: GraphSettings;
+  private readonly pushSettings: GraphPushSettings;
   private api: GraphApi | null = null;
   private known: WellKnownIds | null = null;
   private root: string | null = null;
 
   constructor(private readonly account: AdapterAccount) {
     this.settings = graphSettings(account.settings);
+    this.pushSettings = graphPushSettings(account.settings);
+    this.capabilities.push = this.pushSettings.enabled;
   }
 
   private graph(): GraphApi {
@@ -323,6 +332,22 @@ export class GraphAdapter implements BackendAdapter {
     if (![...known.byId.values()].some((v) => v.inbox)) throw new AdapterError('unavailable', 'the inbox could not be resolved');
     this.known = known;
     return known;
+  }
+
+  subscribe(request: PushRequest): Promise<PushSubscription> {
+    return createSubscription(this.graph(), this.pushSettings, this.settings.mailbox, request);
+  }
+
+  renew(subscription: PushSubscription, request: PushRequest): Promise<PushSubscription> {
+    return renewSubscription(this.graph(), this.pushSettings, this.settings.mailbox, subscription, request);
+  }
+
+  unsubscribe(subscription: PushSubscription): Promise<void> {
+    return deleteSubscription(this.graph(), subscription);
+  }
+
+  parsePush(body: Buffer, subscription: PushSubscription): PushTrigger | null {
+    return parseNotifications(body, subscription);
   }
 
   async rootId(api: GraphApi): Promise<string> {

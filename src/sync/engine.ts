@@ -9,6 +9,7 @@ import type { PgBackendSync } from '../store/pg-backend-sync';
 import type { BodyFetcher } from '../store/body-cache';
 import { AccountRunner, type SyncLogger } from './runner';
 import { DEFAULT_SCHEDULE, type ScheduleOptions } from './schedule';
+import type { PushHub } from './push';
 
 export interface SyncOptions extends ScheduleOptions {
   /** Lease length; another process takes an account over this long after its holder died. */
@@ -18,6 +19,12 @@ export interface SyncOptions extends ScheduleOptions {
   defaultPollSeconds: number;
   /** Bodies fetched per store transaction during the first sync. */
   bodyBatch: number;
+  /**
+   * With more than one batch of bodies waiting, the headers of this many of the newest
+   * messages are fetched first (where the adapter can: POP3 TOP), so message lists fill
+   * in before the bodies come. 0: bodies only.
+   */
+  headersFirst: number;
   /** On-demand body fetches give up after this (NO [UNAVAILABLE]). */
   bodyFetchTimeoutMs: number;
 }
@@ -28,6 +35,7 @@ export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
   scanMs: 1000,
   defaultPollSeconds: 60,
   bodyBatch: 50,
+  headersFirst: 500,
   bodyFetchTimeoutMs: 30000,
 };
 
@@ -37,6 +45,7 @@ export class SyncEngine implements BodyFetcher {
   private scanTimer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
   private stopped = false;
+  private scans = 0;
   readonly options: SyncOptions;
 
   constructor(
@@ -45,6 +54,8 @@ export class SyncEngine implements BodyFetcher {
     private readonly masterKey: Buffer,
     private readonly log: SyncLogger,
     options: Partial<SyncOptions> = {},
+    /** Push subscriptions and deliveries; null: push is off (no public URL), polling only. */
+    readonly push: PushHub | null = null,
   ) {
     this.options = { ...DEFAULT_SYNC_OPTIONS, ...options };
   }
@@ -80,11 +91,34 @@ export class SyncEngine implements BodyFetcher {
     }
     for (const id of held) {
       if (this.runners.has(id)) continue;
-      const runner = new AccountRunner(id, this.owner, this.store, this.adapters, this.masterKey, this.log, this.options);
+      const runner = new AccountRunner(id, this.owner, this.store, this.adapters, this.masterKey, this.log, this.options, this.push);
       this.runners.set(id, runner);
       this.log.info({ accountId: id }, 'sync: account leased');
       runner.start();
     }
+    if (this.push) await this.takePushDeliveries(this.push);
+  }
+
+  /**
+   * Deliveries that reached another process's push listener for accounts held here: that
+   * process queued them in the store; they are taken on each lease scan (scanMs).
+   */
+  private async takePushDeliveries(push: PushHub): Promise<void> {
+    try {
+      for (const d of await push.store.takeDeliveries(this.owner)) this.runners.get(d.accountId)?.onPush(d.subscriptionId, d.body);
+      // Deliveries for accounts nobody held: polling has caught up with them since.
+      if (++this.scans % 600 === 0) await push.store.trimDeliveries(600);
+    } catch (err) {
+      this.log.warn({ err }, 'push: taking queued deliveries failed');
+    }
+  }
+
+  /** A push delivery: handled at once when this process holds the account; false otherwise. */
+  deliverPush(accountId: string, subscriptionId: string, body: Buffer): boolean {
+    const runner = this.runners.get(accountId);
+    if (!runner?.push) return false;
+    runner.onPush(subscriptionId, body);
+    return true;
   }
 
   /** Ends every runner (an open backend session is dropped uncommitted) and frees the leases. */

@@ -9,6 +9,7 @@ import { mirrorFolders, pushFolderDeletes } from './mirror';
 import { replayWriteBack } from './writeback';
 import type { SyncOptions } from './engine';
 import { nextAfterFailure, nextAfterSuccess } from './schedule';
+import { PushKeeper, type PushHub } from './push';
 
 export interface SyncLogger {
   info(obj: object | string, msg?: string): void;
@@ -65,6 +66,12 @@ export class AccountRunner {
   private demand: Demand[] = [];
   private adapter: BackendAdapter | null = null;
   private again = false;
+  /** Push: a targeted poll is wanted after the current one, for these folders (or all). */
+  private againPush = false;
+  private pushedFolders = new Set<string>();
+  private pushedAll = false;
+  /** Push subscriptions of this account (null: push is off in this process). */
+  readonly push: PushKeeper | null;
 
   constructor(
     readonly accountId: string,
@@ -74,7 +81,52 @@ export class AccountRunner {
     private readonly masterKey: Buffer,
     private readonly log: SyncLogger,
     private readonly options: SyncOptions,
-  ) {}
+    pushHub: PushHub | null = null,
+  ) {
+    this.push = pushHub
+      ? new PushKeeper(
+          {
+            accountId,
+            log,
+            adapter: () => this.ensureAdapter(),
+            folderIds: () => this.store.mirroredFolderIds(accountId),
+            pushed: (folderIds) => this.pushed(folderIds),
+            healthChanged: () => {
+              // The poll interval follows the subscriptions' health from now on.
+              if (!this.running && !this.stopped) void this.store.account(accountId).then((row) => row && this.schedule(nextAfterSuccess(this.interval(row), this.options)));
+            },
+          },
+          pushHub,
+        )
+      : null;
+  }
+
+  /** The account's poll interval; longer while push subscriptions are healthy. */
+  private interval(row: BackendAccountRow): number {
+    const own = Number(row.settings.pollIntervalSeconds ?? this.options.defaultPollSeconds);
+    return this.push?.healthy ? Math.max(own, this.push.pollSeconds) : own;
+  }
+
+  private async ensureAdapter(): Promise<BackendAdapter> {
+    if (this.adapter) return this.adapter;
+    const row = await this.store.account(this.accountId);
+    if (!row) throw new AdapterError('gone', 'the account was removed');
+    this.adapter ??= adapterFor(row, this.adapters, this.masterKey, this.store);
+    return this.adapter;
+  }
+
+  /** A push delivery for this account (verified by the adapter before anything is synced). */
+  onPush(subscriptionId: string, body: Buffer): void {
+    void this.push?.onPush(subscriptionId, body).catch((err: unknown) => this.log.warn({ accountId: this.accountId, err }, 'push: handling a delivery failed'));
+  }
+
+  /** Syncs these folders now (all when empty), without listing folders; coalesced with any poll in progress. */
+  pushed(folderIds: readonly string[]): void {
+    if (this.stopped) return;
+    if (folderIds.length === 0) this.pushedAll = true;
+    for (const f of folderIds) this.pushedFolders.add(f);
+    void this.run(true);
+  }
 
   start(): void {
     void this.store.account(this.accountId).then(
@@ -90,17 +142,32 @@ export class AccountRunner {
   }
 
   pollNow(): Promise<void> {
+    return this.run(false);
+  }
+
+  /** A full poll, or (`targeted`) the deltas of the folders pushes named. */
+  private run(targeted: boolean): Promise<void> {
     if (this.running) {
       // A trigger during a poll (a push notification) must not be lost: one more follows.
-      this.again = true;
+      if (targeted) this.againPush = true;
+      else this.again = true;
       return this.running;
     }
-    if (this.timer) clearTimeout(this.timer);
-    this.running = this.poll().finally(() => {
+    if (!targeted && this.timer) clearTimeout(this.timer);
+    // A full poll covers whatever pushes asked for so far.
+    const targets = { all: this.pushedAll, folders: this.pushedFolders };
+    this.pushedAll = false;
+    this.pushedFolders = new Set();
+    this.running = this.poll(targeted ? targets : null).finally(() => {
       this.running = null;
-      if (this.again && !this.stopped) {
+      if (this.stopped) return;
+      if (this.again) {
         this.again = false;
-        void this.pollNow();
+        this.againPush = false;
+        void this.run(false);
+      } else if (this.againPush) {
+        this.againPush = false;
+        void this.run(true);
       }
     });
     return this.running;
@@ -109,6 +176,7 @@ export class AccountRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.push?.stop();
     this.session?.abort();
     await this.running?.catch(() => undefined);
     this.adapter?.dispose?.();
@@ -161,11 +229,12 @@ export class AccountRunner {
     for (const d of this.demand.splice(0)) d.reject(err);
   }
 
-  private async poll(): Promise<void> {
+  /** `targets`: a push-triggered poll of these folders only (no folder listing); null: a full poll. */
+  private async poll(targets: { all: boolean; folders: Set<string> } | null = null): Promise<void> {
     if (this.stopped) return;
     const row = await this.store.account(this.accountId).catch(() => null);
     if (!row) return;
-    const interval = Number(row.settings.pollIntervalSeconds ?? this.options.defaultPollSeconds);
+    const interval = this.interval(row);
     this.polling = true;
     let session: BackendSession | null = null;
     try {
@@ -183,10 +252,12 @@ export class AccountRunner {
         // Client changes first: what the backend reports afterwards includes them, so
         // their echoes match the shadow store and change nothing (invariant 5).
         const mirror = { accountId: this.accountId, store: this.store, session, log: this.log };
-        if (caps.folders && caps.mirrorFolders) await mirrorFolders(mirror);
+        const mirroring = caps.folders && caps.mirrorFolders && targets === null;
+        if (mirroring) await mirrorFolders(mirror);
         done = await replayWriteBack({ accountId: this.accountId, store: this.store, adapter, session, log: this.log, listed: null, stopped });
-        if (caps.folders && caps.mirrorFolders) await pushFolderDeletes(mirror);
-        const folderIds = caps.folders ? await this.store.mirroredFolderIds(this.accountId) : [INBOX_FOLDER];
+        if (mirroring) await pushFolderDeletes(mirror);
+        let folderIds = caps.folders ? await this.store.mirroredFolderIds(this.accountId) : [INBOX_FOLDER];
+        if (targets && !targets.all) folderIds = folderIds.filter((f) => targets.folders.has(f));
         await syncCursorFolders({ accountId: this.accountId, owner: this.owner, store: this.store, adapter, session, log: this.log, stopped }, folderIds);
         listed = null;
       } else {
@@ -198,14 +269,22 @@ export class AccountRunner {
       await session.close();
       session = null;
       await this.store.completeOps(done);
+      const next = nextAfterSuccess(interval, this.options);
       await this.store.setState(this.accountId, this.owner, {
         state: 'idle',
         reason: null,
         success: true,
-        nextRunAt: new Date(Date.now() + nextAfterSuccess(interval, this.options)),
+        // A pushed poll leaves the next full poll where it was.
+        ...(targets === null ? { nextRunAt: new Date(Date.now() + next) } : {}),
       });
       if (row.state === 'degraded' || row.state === 'auth') this.log.info({ accountId: this.accountId }, 'sync: account recovered');
-      this.schedule(moreBodies ? 0 : nextAfterSuccess(interval, this.options));
+      if (targets === null) {
+        this.schedule(moreBodies ? 0 : next);
+        // Subscriptions follow the folders just mirrored (and are renewed when due).
+        void this.push?.maintain();
+      } else if (moreBodies) {
+        this.againPush = true;
+      }
     } catch (err) {
       this.session = null;
       session?.abort();
@@ -318,7 +397,7 @@ export class AccountRunner {
           return false;
         }
         // Cursor backends: changes waiting (a push) or a long fill give way to a new poll soon.
-        if (listed === null && (this.again || Date.now() > deadline)) {
+        if (listed === null && (this.again || this.againPush || Date.now() > deadline)) {
           await stored();
           return true;
         }

@@ -9,6 +9,7 @@ import { PgEventBus } from '../../src/store/event-bus';
 import { PgBackendSync } from '../../src/store/pg-backend-sync';
 import { encryptCredentials, loadMasterKey } from '../../src/sync/credentials';
 import type { SyncOptions } from '../../src/sync/engine';
+import type { PushOverrides } from '../../src/push/setup';
 import { testDatabaseUrl } from '../support/db';
 import { TestLog } from '../support/server';
 
@@ -31,10 +32,12 @@ export interface SyncServer {
   stop(): Promise<void>;
 }
 
-export async function startSyncServer(opts: { databaseUrl?: string; dataDir?: string; sync?: Partial<SyncOptions> } = {}): Promise<SyncServer> {
+export async function startSyncServer(
+  opts: { databaseUrl?: string; dataDir?: string; sync?: Partial<SyncOptions>; settings?: Record<string, unknown>; push?: PushOverrides } = {},
+): Promise<SyncServer> {
   const databaseUrl = opts.databaseUrl ?? (await testDatabaseUrl());
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'memgate-sync-'));
-  const config = configSchema.parse({ dataDir, databaseUrl, logLevel: 'silent' });
+  const config = configSchema.parse({ dataDir, databaseUrl, logLevel: 'silent', ...opts.settings });
   const log = new TestLog();
   const memgate = await startMemgate(config, {
     imapPort: 'ephemeral',
@@ -43,6 +46,7 @@ export async function startSyncServer(opts: { databaseUrl?: string; dataDir?: st
     submissionsPort: 0,
     log,
     sync: { ...FAST_SYNC, ...opts.sync },
+    push: opts.push,
   });
   const bus = await PgEventBus.create(databaseUrl);
   const sync = new PgBackendSync(memgate.database.dataSource, bus);
