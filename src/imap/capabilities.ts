@@ -48,7 +48,7 @@ const EXTENSIONS = [
 
 export function capabilities(ctx: CapabilityContext): string[] {
   const caps = [...EXTENSIONS];
-  if (ctx.urlauth) caps.push('CATENATE', 'URLAUTH');
+  if (ctx.urlauth) caps.push('CATENATE', 'URLAUTH', 'URLAUTH=BINARY');
   if (!ctx.authenticated) {
     if (ctx.tlsAvailable && !ctx.tlsActive) caps.push('STARTTLS');
     if (ctx.secure) caps.push('AUTH=PLAIN');

@@ -6,7 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { MemgateError } from '../../core/errors';
 import type { MailStore, User } from '../../core/ports';
 import { parseMessage } from '../../mime/parse';
-import { sectionBytes } from '../../mime/section';
+import { sectionBytes, type SectionSpec } from '../../mime/section';
 import type { UrlauthKeys } from './keys';
 import { parseImapUrl, sectionSpec, type ImapUrl } from './url';
 
@@ -30,6 +30,10 @@ export interface ResolvedUrl {
   uid: number;
   /** True when the URL names the whole message (no SECTION, no PARTIAL). */
   wholeMessage: boolean;
+  /** The whole message, the section the URL names and its range (URLFETCH BINARY, RFC 5524). */
+  message: Buffer;
+  section: SectionSpec;
+  partial: { offset: number; length: number | null } | null;
 }
 
 export const URLAUTH_MECHANISMS = ['INTERNAL'];
@@ -115,7 +119,16 @@ export class UrlAuthority {
       const end = url.partial.length === null ? bytes.length : url.partial.offset + url.partial.length;
       bytes = bytes.subarray(Math.min(url.partial.offset, bytes.length), Math.min(end, bytes.length));
     }
-    return { bytes, ownerId, mailboxId: mailbox.id, uid: url.uid, wholeMessage: url.section === null && url.partial === null };
+    return {
+      bytes,
+      ownerId,
+      mailboxId: mailbox.id,
+      uid: url.uid,
+      wholeMessage: url.section === null && url.partial === null,
+      message: content.raw,
+      section: spec,
+      partial: url.partial ?? null,
+    };
   }
 }
 
