@@ -50,6 +50,24 @@ export async function startSendingServer(opts: { databaseUrl?: string; dataDir?:
   };
 }
 
+/**
+ * Mocha hooks for a suite: an emulator and a sending server, stopped after the suite
+ * (`check` runs last, e.g. the emulator's own complaints).
+ */
+export function sendingSuite<E extends { stop(): Promise<void> }>(startEmulator: () => Promise<E>, check?: (emu: E) => void): { emu: E; server: SendingServer } {
+  const suite = {} as { emu: E; server: SendingServer };
+  before(async () => {
+    suite.emu = await startEmulator();
+    suite.server = await startSendingServer();
+  });
+  after(async () => {
+    await suite.server?.stop();
+    await suite.emu?.stop();
+    if (suite.emu) check?.(suite.emu);
+  });
+  return suite;
+}
+
 /** A gateway user (password `pw-<name>`) whose primary account is this backend account. */
 export async function addBackendUser(
   server: Pick<SendingServer, 'memgate'>,
