@@ -59,6 +59,11 @@ export interface BackendFolder {
   specialUse?: string | null;
   /** The account's inbox: shown as INBOX (or <label>/INBOX). */
   inbox?: boolean;
+  /**
+   * A level of the backend's hierarchy that is no folder itself (Gmail: "a" of a label
+   * "a/b" when there is no label "a"): a \Noselect mailbox that holds only others.
+   */
+  noSelect?: boolean;
 }
 
 /** One message as a listing reports it. `id` is stable for as long as the backend keeps it. */

@@ -35,8 +35,8 @@ export const PATH_PREFIX = 'PATH:';
 /**
  * Labels that are folders, in a stable order: INBOX, the system folders, All Mail, then user
  * labels by name. Gmail spells nesting as "/" in a label's name; a folder's name here is one
- * level and its parent is the label named by the rest (or a message-less PATH: folder when
- * Gmail has no label of that name, as Gmail's own IMAP shows such levels).
+ * level and its parent is the label named by the rest (or a PATH: folder marked noSelect
+ * when Gmail has no label of that name: a \Noselect mailbox, as Gmail's own IMAP shows it).
  */
 export function labelsToFolders(labels: readonly GmailLabel[], opts: FolderOptions = {}): BackendFolder[] {
   const system: BackendFolder[] = [];
@@ -71,7 +71,8 @@ export function labelsToFolders(labels: readonly GmailLabel[], opts: FolderOptio
   const folders: BackendFolder[] = [...system, { id: ALL_MAIL, name: 'All Mail', specialUse: '\\All' }];
   for (const full of [...user.keys()].sort()) {
     const cut = full.lastIndexOf('/');
-    folders.push({ id: user.get(full)!, name: full.slice(cut + 1), parentId: cut < 0 ? null : user.get(full.slice(0, cut))! });
+    const id = user.get(full)!;
+    folders.push({ id, name: full.slice(cut + 1), parentId: cut < 0 ? null : user.get(full.slice(0, cut))!, ...(id.startsWith(PATH_PREFIX) ? { noSelect: true } : {}) });
   }
   return folders;
 }

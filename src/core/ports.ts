@@ -36,6 +36,11 @@ export interface Mailbox {
   highestModseq: number;
   /** Backend folder/label id, null for mailboxes that live only in the shadow store. */
   backendId: string | null;
+  /**
+   * Holds only other mailboxes (RFC 9051 \Noselect): a level of a backend's hierarchy that
+   * is no folder itself. It cannot be selected and takes no messages.
+   */
+  noSelect?: boolean;
 }
 
 /** One message as it sits in one mailbox (the same content may sit in several). */

@@ -23,3 +23,8 @@ export function checkNewName(name: string): void {
   if (/[*%\x00-\x1f\x7f]/.test(name)) throw new MemgateError('Mailbox names may not contain wildcards or control characters', { imapCode: 'CANNOT' });
   if (name.length > 512) throw new MemgateError('Mailbox name too long', { imapCode: 'LIMIT' });
 }
+
+/** SELECT, STATUS, APPEND, COPY or MOVE on a \Noselect mailbox (a backend's hierarchy level). */
+export function noSelectError(name: string): MemgateError {
+  return new MemgateError(`${name} is not selectable: it only holds other mailboxes`, { imapCode: 'CANNOT' });
+}

@@ -17,6 +17,8 @@ export interface MirroredFolder {
   parentId?: string | null;
   specialUse?: string | null;
   inbox?: boolean;
+  /** Holds only other folders: a \Noselect mailbox. */
+  noSelect?: boolean;
 }
 
 interface MailboxInfo {
@@ -24,6 +26,7 @@ interface MailboxInfo {
   name: string;
   backend_id: string | null;
   special_use: string | null;
+  no_select?: boolean;
 }
 
 interface Agreed {
@@ -49,7 +52,7 @@ async function accountInfo(sql: Sql, accountId: string): Promise<{ userId: strin
 
 /** The mailboxes that belong to an account (without a secondary account's label container). */
 async function accountMailboxes(sql: Sql, accountId: string, label: string | null): Promise<MailboxInfo[]> {
-  const rows = await sql.rows<MailboxInfo>('SELECT id, name, backend_id, special_use FROM mailboxes WHERE account_id = $1 ORDER BY name', [accountId]);
+  const rows = await sql.rows<MailboxInfo>('SELECT id, name, backend_id, special_use, no_select FROM mailboxes WHERE account_id = $1 ORDER BY name', [accountId]);
   return rows.filter((m) => m.name !== label);
 }
 
@@ -106,6 +109,7 @@ export async function pullFolders(sql: Sql, accountId: string, folders: readonly
   const agreed = new Map(agreedRows.map((a) => [a.folder_id, a]));
   const paths = backendPaths(folders);
   const byId = new Map(folders.map((f) => [f.id, f]));
+  const listed = new Set(folders.map((f) => f.id));
   const depth = (f: MirroredFolder): number => (paths.get(f.id) ?? '').split(DELIMITER).length;
   const ordered = [...folders].sort((a, b) => depth(a) - depth(b));
   /** Mailbox name of each folder handled so far. */
@@ -156,13 +160,24 @@ export async function pullFolders(sql: Sql, accountId: string, folders: readonly
       nameOf.set(f.id, mailbox.name);
       continue;
     }
+    if (f.noSelect) {
+      // A level that is no folder: a mailbox of that name (the client's) serves as the
+      // parent as it is; else a \Noselect one is made for it.
+      const same = await sql.rows<{ id: string }>('SELECT id FROM mailboxes WHERE user_id = $1 AND name = $2', [userId, expected]);
+      if (same.length > 0) {
+        nameOf.set(f.id, expected);
+        continue;
+      }
+    }
     // New to us: adopt an unbound mailbox of this account, else create one.
     const special = f.specialUse && SPECIAL_USES.has(f.specialUse) ? (f.specialUse as SpecialUse) : null;
-    let mailbox =
+    let mailbox = f.noSelect ? undefined :
       mailboxes.find((m) => m.backend_id === f.id) ??
       (f.inbox ? mailboxes.find((m) => m.name === inboxName) : undefined) ??
       mailboxes.find((m) => m.backend_id === null && m.name === expected) ??
-      (special ? mailboxes.find((m) => m.backend_id === null && m.special_use === special) : undefined);
+      (special ? mailboxes.find((m) => m.backend_id === null && m.special_use === special) : undefined) ??
+      // A \Noselect level that became a folder (a Gmail label "a" made for "a/b"): the same mailbox.
+      mailboxes.find((m) => m.no_select === true && m.name === expected && m.backend_id !== null && !listed.has(m.backend_id));
     if (mailbox) {
       await sql.rows('UPDATE mailboxes SET backend_id = $2, special_use = coalesce(special_use, $3) WHERE id = $1', [mailbox.id, f.id, special]);
       mailbox.backend_id = f.id;
@@ -173,7 +188,7 @@ export async function pullFolders(sql: Sql, accountId: string, folders: readonly
       for (const p of await createParents(sql, userId, expected)) event('MailboxCreate', p.id, p.name);
       const usedSpecial = special ? await sql.rows('SELECT 1 FROM mailboxes WHERE user_id = $1 AND special_use = $2', [userId, special]) : [];
       const created = await createMailboxRow(sql, userId, expected, usedSpecial.length === 0 ? special : null, 'mirrors a backend folder');
-      await sql.rows('UPDATE mailboxes SET backend_id = $2, account_id = $3 WHERE id = $1', [created.id, f.id, accountId]);
+      await sql.rows('UPDATE mailboxes SET backend_id = $2, account_id = $3, no_select = $4 WHERE id = $1', [created.id, f.id, accountId, f.noSelect === true]);
       await sql.rows('INSERT INTO subscriptions (user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [userId, expected]);
       mailbox = { id: created.id, name: expected, backend_id: f.id, special_use: special };
       mailboxes.push(mailbox);
@@ -189,12 +204,18 @@ export async function pullFolders(sql: Sql, accountId: string, folders: readonly
     nameOf.set(f.id, mailbox.name);
   }
 
+  // A mailbox made for a level before levels were \Noselect (or a level that became a folder).
+  await sql.rows(
+    `UPDATE mailboxes SET no_select = (backend_id = ANY($2::text[])) WHERE account_id = $1 AND backend_id IS NOT NULL AND no_select <> (backend_id = ANY($2::text[]))`,
+    [accountId, folders.filter((f) => f.noSelect).map((f) => f.id)],
+  );
+
   // Gone from the backend: their mailboxes go too (deepest first); the inbox never.
-  const listed = new Set(folders.map((f) => f.id));
   const vanished = agreedRows.filter((a) => !listed.has(a.folder_id)).sort((a, b) => b.mailbox_name.length - a.mailbox_name.length);
   for (const a of vanished) {
     const mailbox = a.mailbox_id ? byMailboxId.get(a.mailbox_id) : undefined;
-    if (mailbox && mailbox.name !== inboxName) {
+    // (A mailbox taken over by another folder above stays.)
+    if (mailbox && mailbox.name !== inboxName && mailbox.backend_id === a.folder_id) {
       const removed = await removeMailbox(sql, userId, mailbox.name);
       event('MailboxDelete', removed.id, mailbox.name);
       out.deleted++;

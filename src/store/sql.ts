@@ -100,10 +100,11 @@ export interface MailboxRow {
   uid_next: number;
   highest_modseq: string;
   backend_id: string | null;
+  no_select: boolean;
 }
 
 export const MAILBOX_COLUMNS =
-  'id, user_id, account_id, name, special_use, uid_validity, uid_next, highest_modseq, backend_id';
+  'id, user_id, account_id, name, special_use, uid_validity, uid_next, highest_modseq, backend_id, no_select';
 
 export function toMailbox(row: MailboxRow): Mailbox {
   return {
@@ -116,6 +117,7 @@ export function toMailbox(row: MailboxRow): Mailbox {
     uidNext: row.uid_next,
     highestModseq: Number(row.highest_modseq),
     backendId: row.backend_id,
+    ...(row.no_select ? { noSelect: true } : {}),
   };
 }
 

@@ -93,7 +93,7 @@ export class AccountRunner {
             pushed: (folderIds) => this.pushed(folderIds),
             healthChanged: () => {
               // The poll interval follows the subscriptions' health from now on.
-              if (!this.running && !this.stopped) void this.store.account(accountId).then((row) => row && this.schedule(nextAfterSuccess(this.interval(row), this.options)));
+              if (!this.stopped) void this.store.account(accountId).then((row) => row && this.schedule(nextAfterSuccess(this.interval(row), this.options)));
             },
           },
           pushHub,
@@ -234,7 +234,6 @@ export class AccountRunner {
     if (this.stopped) return;
     const row = await this.store.account(this.accountId).catch(() => null);
     if (!row) return;
-    const interval = this.interval(row);
     this.polling = true;
     let session: BackendSession | null = null;
     try {
@@ -269,7 +268,8 @@ export class AccountRunner {
       await session.close();
       session = null;
       await this.store.completeOps(done);
-      const next = nextAfterSuccess(interval, this.options);
+      // The interval as it is now (subscriptions may have become healthy during the poll).
+      const next = nextAfterSuccess(this.interval(row), this.options);
       await this.store.setState(this.accountId, this.owner, {
         state: 'idle',
         reason: null,

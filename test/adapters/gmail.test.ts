@@ -59,11 +59,13 @@ describe('Gmail adapter', function () {
     assert.ok(work.id.startsWith('Label_'));
     assert.equal(work.parentId, null);
     assert.deepEqual([byName.get('Projects')?.parentId, byName.get('Projects')?.id.startsWith('Label_')], [work.id, true]);
-    // A nested label whose parent has no label of its own gets a message-less level.
+    // A nested label whose parent has no label of its own gets a \Noselect level.
     mb().labels.create({ name: 'Clients/Acme', labelListVisibility: 'labelShow', messageListVisibility: 'show' });
     const again = await session.listFolders();
     const clients = again.find((f) => f.name === 'Clients')!;
     assert.equal(clients.id, 'PATH:Clients');
+    assert.equal(clients.noSelect, true);
+    assert.equal(work.noSelect, undefined);
     assert.equal(again.find((f) => f.name === 'Acme')?.parentId, clients.id);
     assert.deepEqual(snapshotOf(await session.changes(clients.id, null)), []);
     for (const f of folders) assert.ok(!/^(CATEGORY_|IMPORTANT|UNREAD|CHAT)/.test(f.id), `${f.id} should be hidden`);

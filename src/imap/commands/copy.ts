@@ -6,6 +6,7 @@ import { formatSequence, type SequenceSet } from '../wire/sequence';
 import type { Parser } from '../wire/parser';
 import type { Session } from '../session';
 import type { Mailbox } from '../../core/ports';
+import { noSelectError } from '../mailbox-names';
 
 export interface TransferArgs {
   set: SequenceSet;
@@ -25,6 +26,7 @@ export function parseTransfer(p: Parser): TransferArgs {
 export async function destination(session: Session, name: string): Promise<Mailbox> {
   const mailbox = await session.ctx.store.getMailbox(session.user!.id, name);
   if (!mailbox) throw new MemgateError(`Mailbox does not exist: ${name}`, { imapCode: 'TRYCREATE' });
+  if (mailbox.noSelect) throw noSelectError(name);
   return mailbox;
 }
 

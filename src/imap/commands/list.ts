@@ -103,7 +103,8 @@ export async function handleList(session: Session, args: ListArgs): Promise<void
   for (const entry of entries) {
     sendListLine(session, 'LIST', entry);
     const mailbox = byName.get(entry.name);
-    if (args.status && mailbox) await listStatus(session, mailbox, args.status);
+    // No STATUS for a mailbox that cannot be selected (RFC 5819 2).
+    if (args.status && mailbox && !mailbox.noSelect) await listStatus(session, mailbox, args.status);
   }
 }
 

@@ -5,7 +5,7 @@ import { AUTHENTICATED, command } from './types';
 import { NotFoundError, ProtocolError } from '../../core/errors';
 import { SelectedMailbox } from '../selected';
 import { SYSTEM_FLAGS, flagList } from '../flags';
-import { wireName } from '../mailbox-names';
+import { noSelectError, wireName } from '../mailbox-names';
 import { serialize } from '../wire/encode';
 import { enableCondstore, formatRanges, uidRanges, vanishedEarlier, type SeqMatch } from '../condstore';
 import { mailboxId } from '../object-id';
@@ -107,6 +107,7 @@ async function open(session: Session, args: SelectArgs, readOnly: boolean) {
   const userId = session.user!.id;
   const mailbox = await session.ctx.store.getMailbox(userId, args.name);
   if (!mailbox) throw new NotFoundError(`Mailbox does not exist: ${args.name}`);
+  if (mailbox.noSelect) throw noSelectError(args.name);
   session.opening = mailbox.id;
   const messages = await session.ctx.store.listMessages(userId, mailbox.id);
   const sel = new SelectedMailbox(mailbox, messages, readOnly);

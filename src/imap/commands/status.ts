@@ -4,6 +4,7 @@ import { AUTHENTICATED, command } from './types';
 import { NotFoundError } from '../../core/errors';
 import { statusItems } from '../list/arguments';
 import { sendStatus } from '../list/status';
+import { noSelectError } from '../mailbox-names';
 
 export default command({
   name: 'STATUS',
@@ -19,6 +20,7 @@ export default command({
   async handle(session, { name, items }) {
     const mailbox = await session.ctx.store.getMailbox(session.user!.id, name);
     if (!mailbox) throw new NotFoundError(`Mailbox does not exist: ${name}`);
+    if (mailbox.noSelect) throw noSelectError(name);
     await sendStatus(session, mailbox, items);
   },
 });

@@ -7,6 +7,8 @@ import { ancestors, compareNames, matchesPattern } from './pattern';
 export interface MailboxInfo {
   name: string;
   specialUse: SpecialUse | null;
+  /** Exists only to hold other mailboxes (\Noselect). */
+  noSelect?: boolean;
 }
 
 /** The selection criteria and return options of one LIST (RFC 5258 3.1, 3.2). */
@@ -24,7 +26,7 @@ export interface ListQuery {
 
 export interface ListEntry {
   name: string;
-  /** A mailbox by this name exists (and can be selected: memgate has no \Noselect mailboxes). */
+  /** A mailbox by this name exists (selectable unless it has \Noselect among its attributes). */
   exists: boolean;
   attributes: string[];
   /** CHILDINFO extended data (RFC 5258 3.5): selection options some descendant satisfies. */
@@ -60,6 +62,11 @@ export class MailboxTree {
 
   specialUse(name: string): SpecialUse | null {
     return this.mailboxes.get(name)?.specialUse ?? null;
+  }
+
+  /** Exists but holds only other mailboxes (a backend's hierarchy level). */
+  noSelect(name: string): boolean {
+    return this.mailboxes.get(name)?.noSelect === true;
   }
 
   /** LIST: the entries, in output order. RECURSIVEMATCH alone is the caller's BAD (RFC 5258 3.1). */
@@ -102,7 +109,7 @@ export class MailboxTree {
     const found = new Map<string, ListEntry>();
     for (const name of this.subscribed) {
       if (matches(name)) {
-        found.set(name, { name, exists: this.exists(name), attributes: this.exists(name) ? [] : ['\\Noselect'], childInfo: null });
+        found.set(name, { name, exists: this.exists(name), attributes: this.exists(name) && !this.noSelect(name) ? [] : ['\\Noselect'], childInfo: null });
       }
     }
     for (const name of this.subscribed) {
@@ -129,6 +136,7 @@ export class MailboxTree {
     const attrs: string[] = [];
     const exists = this.exists(name);
     if (!exists) attrs.push(query.extended ? '\\NonExistent' : '\\Noselect');
+    else if (this.noSelect(name)) attrs.push('\\Noselect');
     // CHILDREN (RFC 3348) is advertised: the attributes come with every LIST.
     if (this.hasChildren(name)) attrs.push('\\HasChildren');
     else if (exists) attrs.push('\\HasNoChildren');
