@@ -187,6 +187,14 @@ export interface BackendSession {
   changes(folderId: string, cursor: string | null, knownIds?: () => Promise<ReadonlySet<string>>): Promise<ChangeSet>;
   /** Raw MIME, byte-exact, one message at a time, in the order given. */
   fetchRaw(folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void>;
+  /**
+   * Header sections only (POP3 TOP n 0), where the backend has a cheap way to them: each
+   * byte-for-byte the start of what fetchRaw will deliver for that id, through the blank
+   * line, so ENVELOPE and header questions are answered before the body is fetched. An
+   * adapter that cannot promise that exactness throws 'unsupported' (the engine then
+   * fetches bodies only). Absent: no header-first fetching.
+   */
+  fetchHeaders?(folderId: string, ids: readonly string[], onHeader: (id: string, header: Buffer) => Promise<void>): Promise<void>;
   /** Applies one client change; applying it twice has the effect of applying it once. */
   apply(op: WriteBackOp): Promise<WriteBackResult | void>;
   /**

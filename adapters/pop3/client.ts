@@ -187,12 +187,26 @@ export class Pop3Client {
   }
 
   /** RETR of several messages; pipelined when the server announces PIPELINING (RFC 2449 6.6). */
-  async retrMany(numbers: readonly number[], onMessage: (n: number, raw: Buffer) => Promise<void>): Promise<void> {
+  retrMany(numbers: readonly number[], onMessage: (n: number, raw: Buffer) => Promise<void>): Promise<void> {
+    return this.pipelined(numbers, (n) => `RETR ${n}`, onMessage);
+  }
+
+  /** TOP n 0 of several messages: header sections (RFC 1939 7), pipelined like retrMany. */
+  topMany(numbers: readonly number[], onHeader: (n: number, header: Buffer) => Promise<void>): Promise<void> {
+    return this.pipelined(numbers, (n) => `TOP ${n} 0`, onHeader);
+  }
+
+  /** The server lists TOP in CAPA, or announced no capabilities at all (TOP is optional). */
+  get hasTop(): boolean {
+    return this.capabilities.names.size === 0 || this.capabilities.names.has('TOP');
+  }
+
+  private async pipelined(numbers: readonly number[], line: (n: number) => string, onReply: (n: number, body: Buffer) => Promise<void>): Promise<void> {
     const window = this.capabilities.names.has('PIPELINING') ? 8 : 1;
     const inFlight: Array<Promise<Pop3Reply>> = [];
     let next = 0;
     const issue = () => {
-      const p = this.send(`RETR ${numbers[next++]}`, true);
+      const p = this.send(line(numbers[next++]), true);
       p.catch(() => undefined);
       inFlight.push(p);
     };
@@ -200,8 +214,8 @@ export class Pop3Client {
     for (let i = 0; i < numbers.length; i++) {
       const reply = await inFlight.shift()!;
       if (next < numbers.length) issue();
-      if (!reply.ok) throw new AdapterError('gone', `RETR ${numbers[i]} failed: ${reply.text}`);
-      await onMessage(numbers[i], reply.body!);
+      if (!reply.ok) throw new AdapterError('gone', `${line(numbers[i])} failed: ${reply.text}`);
+      await onReply(numbers[i], reply.body!);
     }
   }
 

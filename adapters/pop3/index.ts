@@ -59,6 +59,8 @@ class Pop3Session implements BackendSession {
   private numbers: Map<string, number> | null = null;
   /** Bodies this session already read (duplicate UIDLs are fetched while listing). */
   private readonly fetched = new Map<string, Buffer>();
+  /** TOP was compared with RETR once in this session (fetchHeaders). */
+  private topChecked = false;
 
   constructor(
     private readonly client: Pop3Client,
@@ -140,6 +142,40 @@ class Pop3Session implements BackendSession {
     await this.client.retrMany(
       wanted.map((w) => w.n),
       (n, raw) => onMessage(idOf.get(n)!, raw),
+    );
+  }
+
+  /**
+   * TOP n 0 for each id. RFC 1939 does not promise that TOP's header is byte-for-byte the
+   * one RETR sends, so the first call of a session also RETRs the first message and
+   * compares (that body is kept for fetchRaw): a server whose TOP differs gets
+   * 'unsupported' and the engine fetches whole bodies only.
+   */
+  async fetchHeaders(folderId: string, ids: readonly string[], onHeader: (id: string, header: Buffer) => Promise<void>): Promise<void> {
+    if (folderId !== POP3_FOLDER) throw new AdapterError('gone', `POP3 has no folder ${folderId}`);
+    if (!this.client.hasTop) throw new AdapterError('unsupported', 'the POP3 server does not offer TOP');
+    if (!this.numbers) await this.listing();
+    const wanted: Array<{ id: string; n: number }> = [];
+    for (const id of ids) {
+      const n = this.numbers!.get(id);
+      if (n === undefined) throw new AdapterError('gone', `message ${id} is no longer in the maildrop`);
+      wanted.push({ id, n });
+    }
+    if (wanted.length === 0) return;
+    if (!this.topChecked) {
+      const first = wanted[0];
+      const header = await this.client.top(first.n, 0);
+      const raw = this.fetched.get(first.id) ?? (await this.client.retr(first.n));
+      this.fetched.set(first.id, raw);
+      if (header.length === 0 || !raw.subarray(0, header.length).equals(header)) {
+        throw new AdapterError('unsupported', `TOP ${first.n} 0 is not how RETR ${first.n} begins: headers are not fetched first from this server`);
+      }
+      this.topChecked = true;
+    }
+    const idOf = new Map(wanted.map((w) => [w.n, w.id]));
+    await this.client.topMany(
+      wanted.map((w) => w.n),
+      (n, header) => onHeader(idOf.get(n)!, header),
     );
   }
 

@@ -62,6 +62,12 @@ export interface MessageContent {
   raw: Buffer;
 }
 
+/** getHeaderContent's answer: `raw` is the whole message, or only its header section. */
+export interface HeaderContent extends MessageContent {
+  /** `raw` is the header section alone (through the blank line): the body is not fetched yet. */
+  headerOnly: boolean;
+}
+
 export interface MailboxCounts {
   messages: number;
   unseen: number;
@@ -178,6 +184,13 @@ export interface MailStore {
   /** Copy + expunge in one transaction (RFC 6851). */
   moveMessages(userId: string, sourceId: string, uids: number[], destId: string): Promise<CopyResult>;
   getContent(userId: string, contentId: string): Promise<MessageContent | null>;
+  /**
+   * For callers that need the top-level header only (ENVELOPE, BODY[HEADER...], header
+   * SEARCH keys, SORT): the content, or, while a backend message's body is not fetched yet
+   * but its header is (POP3 TOP), that header marked headerOnly, without waiting for the
+   * body. Optional; without it callers use getContent.
+   */
+  getHeaderContent?(userId: string, contentId: string): Promise<HeaderContent | null>;
   /**
    * \Recent (RFC 3501): claims every UID below `upToUid` not claimed by a session yet and
    * returns the first UID of the claimed range (the claim is [returned, upToUid)).

@@ -194,6 +194,8 @@ export interface UncachedBody {
   backendId: string;
   folderId: string;
   contentId: string;
+  /** Its header section is stored already (header-first fetching). */
+  hasHeader: boolean;
 }
 
 /** Backend messages whose body is not cached, newest (highest UID) first. */
@@ -201,22 +203,53 @@ export async function uncachedBodies(sql: Sql, accountId: string, limit: number)
   // The uncached contents come from their partial index (message_contents_uncached_idx),
   // once, as an array: once everything is cached this reads nothing, however large the
   // account, and no join order can go wrong on statistics that a bulk insert made stale.
-  const rows = await sql.rows<{ backend_id: string; folder_id: string; content_id: string }>(
-    `SELECT b.backend_id, b.folder_id, b.content_id FROM backend_messages b
+  const rows = await sql.rows<{ backend_id: string; folder_id: string; content_id: string; has_header: boolean }>(
+    `SELECT b.backend_id, b.folder_id, b.content_id,
+            EXISTS (SELECT 1 FROM message_contents c WHERE c.id = b.content_id AND c.header IS NOT NULL) AS has_header
+       FROM backend_messages b
       WHERE b.account_id = $1 AND b.content_id = ANY (ARRAY(
               SELECT c.id FROM message_contents c
                WHERE c.raw IS NULL AND c.user_id = (SELECT user_id FROM account_sync WHERE account_id = $1)))
       ORDER BY b.uid DESC NULLS LAST LIMIT $2`,
     [accountId, limit],
   );
-  return rows.map((r) => ({ backendId: r.backend_id, folderId: r.folder_id, contentId: r.content_id }));
+  return rows.map((r) => ({ backendId: r.backend_id, folderId: r.folder_id, contentId: r.content_id, hasHeader: r.has_header }));
+}
+
+/** A fetched body that does not fit what clients may have been shown already. */
+export interface BodyMismatch {
+  contentId: string;
+  /** The size announced (RFC822.SIZE) and the fetched length. */
+  announced: number;
+  actual: number;
+  /** A header section stored first (TOP) is not how the fetched body starts. */
+  headerDiffers: boolean;
+}
+
+/**
+ * Headers fetched ahead of their bodies (POP3 TOP n 0); only for contents that have
+ * neither yet. Each header goes as one binary parameter (see storeBodies).
+ */
+export async function storeHeaders(sql: Sql, headers: ReadonlyArray<{ contentId: string; header: Buffer }>): Promise<void> {
+  if (headers.length === 0) return;
+  const params: unknown[] = [];
+  const values = headers.map((h) => {
+    params.push(h.contentId, h.header);
+    return `($${params.length - 1}::bigint, $${params.length}::bytea)`;
+  });
+  await sql.rows(
+    `UPDATE message_contents c SET header = h.header FROM (VALUES ${values.join(', ')}) AS h(id, header)
+      WHERE c.id = h.id AND c.raw IS NULL AND c.header IS NULL`,
+    params,
+  );
 }
 
 /**
  * Caches fetched bodies. A content is written once (invariant 3); the size the client was
- * shown stays. Returns the contents whose fetched size differs from the announced one.
+ * shown stays, and a header stored first is dropped (the body starts with it). Returns
+ * the contents whose body does not match what was announced or shown before.
  */
-export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<Array<{ contentId: string; announced: number; actual: number }>> {
+export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<BodyMismatch[]> {
   if (bodies.length === 0) return [];
   // One parameter per body: node-pg sends a Buffer parameter in binary, while a bytea[]
   // array would go as hex text (twice the bytes, parsed again by the server).
@@ -226,11 +259,13 @@ export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: s
     const n = params.length;
     return `($${n - 2}::bigint, $${n - 1}::bytea, $${n}::text)`;
   });
-  const rows = await sql.rows<{ id: string; size: number; actual: number }>(
-    `UPDATE message_contents c SET raw = b.raw, sha256 = b.sha
-       FROM (VALUES ${values.join(', ')}) AS b(id, raw, sha)
+  // `o` is the row as it was: RETURNING sees the header that was stored before.
+  const rows = await sql.rows<{ id: string; size: number; actual: number; header_differs: boolean }>(
+    `UPDATE message_contents c SET raw = b.raw, sha256 = b.sha, header = NULL
+       FROM (VALUES ${values.join(', ')}) AS b(id, raw, sha) JOIN message_contents o ON o.id = b.id
       WHERE c.id = b.id AND c.raw IS NULL
-      RETURNING c.id, c.size, length(b.raw) AS actual`,
+      RETURNING c.id, c.size, length(b.raw) AS actual,
+                (o.header IS NOT NULL AND substring(b.raw FROM 1 FOR length(o.header)) <> o.header) AS header_differs`,
     params,
   );
   // A size the backend did not announce (0) is corrected: nothing real was shown yet.
@@ -245,7 +280,9 @@ export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: s
       [unknown.map((u) => u.id), unknown.map((u) => u.actual)],
     );
   }
-  return rows.filter((r) => r.size !== r.actual && r.size !== 0).map((r) => ({ contentId: r.id, announced: r.size, actual: r.actual }));
+  return rows
+    .filter((r) => (r.size !== r.actual && r.size !== 0) || r.header_differs)
+    .map((r) => ({ contentId: r.id, announced: r.size, actual: r.actual, headerDiffers: r.header_differs }));
 }
 
 /** Which backend message a content is (for fetching a body on demand). */

@@ -4,7 +4,7 @@
 // layer stays unaware of backends: it sees bytes, or NO [UNAVAILABLE] when the backend is
 // unreachable (invariant 6).
 import { UnavailableError } from '../core/errors';
-import type { MailStore, MessageContent } from '../core/ports';
+import type { HeaderContent, MailStore, MessageContent } from '../core/ports';
 
 /** Fetches and caches one not-yet-cached body; null when no backend knows the content. */
 export interface BodyFetcher {
@@ -30,9 +30,20 @@ export function withBodyFetcher<S extends MailStore>(store: S, fetcher: BodyFetc
     if (stored && (stored.raw as Buffer | null) !== null) return stored;
     return { ...found, raw };
   };
+  // A header stored ahead of its body answers header-only questions; with neither, the
+  // body is fetched as for getContent.
+  const getHeaderContent = store.getHeaderContent
+    ? async (userId: string, contentId: string): Promise<HeaderContent | null> => {
+        const found = await store.getHeaderContent!(userId, contentId);
+        if (!found || found.headerOnly || (found.raw as Buffer | null) !== null) return found;
+        const full = await getContent(userId, contentId);
+        return full ? { ...full, headerOnly: false } : null;
+      }
+    : undefined;
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'getContent') return getContent;
+      if (prop === 'getHeaderContent') return getHeaderContent;
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },

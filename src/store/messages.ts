@@ -2,7 +2,7 @@
 // on the mailbox row: its row lock serialises concurrent appends, and since it is held
 // until commit, modseqs become visible in the order they were handed out.
 import { createHash } from 'node:crypto';
-import type { AppendInput, MailboxCounts, MailboxDelta, MessageContent } from '../core/ports';
+import type { AppendInput, HeaderContent, MailboxCounts, MailboxDelta, MessageContent } from '../core/ports';
 import { absentUids, expungedSince } from './expunge-log';
 import { normaliseFlags } from './flags';
 import { requireMailbox } from './mailboxes';
@@ -112,6 +112,22 @@ export async function content(sql: Sql, userId: string, contentId: string): Prom
     uid,
   ]);
   return row ? { id: row.id, raw: row.raw } : null;
+}
+
+/** The content, or its header section alone while only that is stored (see MailStore.getHeaderContent). */
+export async function headerContent(sql: Sql, userId: string, contentId: string): Promise<HeaderContent | null> {
+  const uid = parseId(userId);
+  const cid = parseId(contentId);
+  if (!uid || !cid) return null;
+  // The header is read only when the body is missing.
+  const [row] = await sql.rows<{ id: string; raw: Buffer | null; header: Buffer | null }>(
+    'SELECT id, raw, CASE WHEN raw IS NULL THEN header END AS header FROM message_contents WHERE id = $1 AND user_id = $2',
+    [cid, uid],
+  );
+  if (!row) return null;
+  if (row.raw === null && row.header !== null) return { id: row.id, raw: row.header, headerOnly: true };
+  // raw may be null here (nothing fetched yet): the body fetcher's wrapper takes it from there.
+  return { id: row.id, raw: row.raw as Buffer, headerOnly: false };
 }
 
 export async function summaries(sql: Sql, userId: string, contentIds: readonly string[]): Promise<Map<string, string>> {

@@ -21,7 +21,7 @@ import { collectGarbage } from './messages';
 import { autocommit, inTransaction, type Sql } from './sql';
 
 export type { AccountCounts, BackendAccountRow, NewBackendAccount } from './backend-accounts';
-export type { KnownMessage, QueuedOp, SnapshotInput, SnapshotResult, UncachedBody } from './backend-sync';
+export type { BodyMismatch, KnownMessage, QueuedOp, SnapshotInput, SnapshotResult, UncachedBody } from './backend-sync';
 export { LeaseLostError, diffListing, sha256Hex } from './backend-sync';
 export type { DeltaChange, DeltaInput, DeltaResult } from './backend-deltas';
 export type { MirroredFolder, ClientFolderChanges } from './backend-folders';
@@ -174,8 +174,12 @@ export class PgBackendSync {
     return this.read((sql) => sync.uncachedBodies(sql, accountId, limit));
   }
 
-  storeBodies(bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<Array<{ contentId: string; announced: number; actual: number }>> {
+  storeBodies(bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<sync.BodyMismatch[]> {
     return this.tx((sql) => sync.storeBodies(sql, bodies));
+  }
+
+  storeHeaders(headers: ReadonlyArray<{ contentId: string; header: Buffer }>): Promise<void> {
+    return this.read((sql) => sync.storeHeaders(sql, headers));
   }
 
   contentOrigin(userId: string, contentId: string): Promise<{ accountId: string; folderId: string; backendId: string } | null> {

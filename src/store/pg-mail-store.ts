@@ -14,6 +14,7 @@ import type {
   MailboxCounts,
   MailboxDelta,
   MailboxMessage,
+  HeaderContent,
   MailStore,
   MessageContent,
   SpecialUse,
@@ -26,7 +27,7 @@ import type {
 import { changeFlags, expunge, transfer, type Transferred } from './changes';
 import { expungedSince, trimExpungeLog } from './expunge-log';
 import { createMailboxTree, findMailbox, lockUser, removeMailbox, requireMailbox } from './mailboxes';
-import { append, collectGarbage, content, counts, deletedMessageUids, delta, listMessageRows, saveSummary, summaries } from './messages';
+import { append, collectGarbage, content, counts, deletedMessageUids, delta, headerContent, listMessageRows, saveSummary, summaries } from './messages';
 import { INBOX, normaliseMailboxName } from './names';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords';
 import { renameTree } from './rename';
@@ -278,6 +279,10 @@ export class PgMailStore implements MailStore, StoreMaintenance {
 
   getContent(userId: string, contentId: string): Promise<MessageContent | null> {
     return this.read((sql) => content(sql, userId, contentId));
+  }
+
+  getHeaderContent(userId: string, contentId: string): Promise<HeaderContent | null> {
+    return this.read((sql) => headerContent(sql, userId, contentId));
   }
 
   getContentSummaries(userId: string, contentIds: string[]): Promise<Map<string, string>> {

@@ -2,7 +2,7 @@
 // applies what the adapter reports, replays the write-back queue, fills the body cache
 // newest first, and serves on-demand body fetches from its open session.
 import { AdapterError, type AdapterFactory, type BackendAdapter, type BackendSession, type WriteBackOp } from '../../adapters/contract';
-import { LeaseLostError, type BackendAccountRow, type PgBackendSync } from '../store/pg-backend-sync';
+import { LeaseLostError, type BackendAccountRow, type PgBackendSync, type UncachedBody } from '../store/pg-backend-sync';
 import { decryptCredentials, encryptCredentials } from './credentials';
 import { syncCursorFolders } from './deltas';
 import { mirrorFolders, pushFolderDeletes } from './mirror';
@@ -27,6 +27,8 @@ const FILL_BUDGET_MS = 10_000;
  * body (TOAST), and two transactions let it use two cores for that.
  */
 const STORES_IN_FLIGHT = 2;
+/** Headers fetched ahead of bodies are stored this many at a time (newest first). */
+const HEADER_BATCH = 100;
 /** Above this many new ids in a poll that also lost ids, no bodies are fetched to match them. */
 const MAX_REMATCH = 2000;
 
@@ -378,6 +380,7 @@ export class AccountRunner {
       const listedHere = listed ? (folderId: string, id: string) => inListing(listed, folderId, id) : (folderId: string, id: string) => present.get(folderId)?.has(id) === true;
       pending = pending.filter((b) => listedHere(b.folderId, b.backendId));
     }
+    if (pending.length > this.options.bodyBatch && this.options.headersFirst > 0 && session.fetchHeaders) await this.fetchHeadersFirst(session, pending);
     const deadline = Date.now() + FILL_BUDGET_MS;
     // Batch k is stored while batch k+1 is fetched (the store and the backend work at once).
     const storing: Array<Promise<void>> = [];
@@ -431,7 +434,43 @@ export class AccountRunner {
 
   private async storeFetched(got: Array<{ contentId: string; raw: Buffer }>): Promise<void> {
     const mismatched = await this.store.storeBodies(got);
-    for (const m of mismatched) this.log.warn({ accountId: this.accountId, ...m }, 'sync: backend announced another size than it delivered');
+    for (const m of mismatched) {
+      if (m.headerDiffers) this.log.warn({ accountId: this.accountId, ...m }, 'sync: the body does not begin with the header fetched before it (clients may have seen that header)');
+      else this.log.warn({ accountId: this.accountId, ...m }, 'sync: backend announced another size than it delivered');
+    }
+  }
+
+  /**
+   * A backlog of bodies (a first sync): the newest messages' headers come first, so that
+   * a client's message list (ENVELOPE, header fields, SEARCH and SORT on them) fills in
+   * before their bodies arrive. Stored every HEADER_BATCH, newest first.
+   */
+  private async fetchHeadersFirst(session: BackendSession, pending: readonly UncachedBody[]): Promise<void> {
+    const wanted = pending.filter((p) => !p.hasHeader).slice(0, this.options.headersFirst);
+    const byFolder = new Map<string, UncachedBody[]>();
+    for (const p of wanted) byFolder.set(p.folderId, [...(byFolder.get(p.folderId) ?? []), p]);
+    for (const [folderId, list] of byFolder) {
+      const contentOf = new Map(list.map((p) => [p.backendId, p.contentId]));
+      let got: Array<{ contentId: string; header: Buffer }> = [];
+      try {
+        await session.fetchHeaders!(
+          folderId,
+          list.map((p) => p.backendId),
+          async (id, header) => {
+            got.push({ contentId: contentOf.get(id)!, header });
+            if (got.length >= HEADER_BATCH) {
+              await this.store.storeHeaders(got);
+              got = [];
+            }
+          },
+        );
+        await this.store.storeHeaders(got);
+      } catch (err) {
+        if (!(err instanceof AdapterError && err.kind === 'unsupported')) throw err;
+        this.log.info({ accountId: this.accountId, reason: err.message }, 'sync: headers are not fetched ahead of bodies');
+        return;
+      }
+    }
   }
 
   private async serveDemand(session: BackendSession, wanted: Demand[], listed: Map<string, Set<string>> | null): Promise<void> {

@@ -141,12 +141,24 @@ describe('POP3 adapter', function () {
       assert.ok(changes.kind === 'snapshot');
       const sizes = new Map(changes.messages.map((m) => [m.id, m.size]));
       let n = 0;
+      const bodies = new Map<string, Buffer>();
       await session.fetchRaw(POP3_FOLDER, [...sizes.keys()], async (id, raw) => {
         n++;
+        bodies.set(id, raw);
         assert.equal(raw.length, sizes.get(id), 'RFC822.SIZE announced before the body must match it');
+      });
+      // Dovecot's TOP n 0 is how its RETR begins, through the blank line (header-first fetching).
+      const headers = new Map<string, Buffer>();
+      await session.fetchHeaders!(POP3_FOLDER, [...sizes.keys()], async (id, header) => {
+        headers.set(id, header);
       });
       await session.close();
       assert.equal(n, 2);
+      for (const [id, header] of headers) {
+        assert.ok(bodies.get(id)!.subarray(0, header.length).equals(header));
+        assert.ok(header.toString('latin1').endsWith('\r\n\r\n'));
+      }
+      assert.equal(headers.size, 2);
     } finally {
       await dovecot.stop();
     }

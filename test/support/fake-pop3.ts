@@ -28,6 +28,10 @@ export class FakePop3 {
     dropMidRetr: 0,
     pipelining: true,
     loginDelay: 0,
+    /** RETRs after this many in one session stall (null: no limit). */
+    stallRetrAfter: null as number | null,
+    /** UIDLs whose TOP answers a header RETR does not begin with (an extra field). */
+    topDiffers: new Set<string>(),
   };
   /** Every command line received (PASS masked), for assertions about traffic. */
   readonly commands: string[] = [];
@@ -80,6 +84,7 @@ export class FakePop3 {
     // The maildrop as of login (RFC 1939: messages do not appear or renumber in a session).
     let drop: FakeMessage[] = [];
     const deleted = new Set<number>();
+    let retrs = 0;
     const send = (line: string): void => {
       socket.write(`${line}\r\n`);
     };
@@ -144,10 +149,12 @@ export class FakePop3 {
             continue;
           }
           if (cmd === 'RETR' && this.faults.stallRetr) return;
+          if (cmd === 'RETR' && this.faults.stallRetrAfter !== null && retrs++ >= this.faults.stallRetrAfter) return;
           let raw = m.raw;
           if (cmd === 'TOP') {
             const end = raw.indexOf('\r\n\r\n');
             raw = end >= 0 ? raw.subarray(0, end + 4) : raw;
+            if (this.faults.topDiffers.has(m.uidl)) raw = Buffer.concat([Buffer.from('X-Top-Only: yes\r\n'), raw]);
           }
           const stuffed = stuff(raw);
           if (cmd === 'RETR' && this.faults.dropMidRetr > 0) {

@@ -15,16 +15,16 @@
 // sees is the length of the bytes it will get (design invariant 3), never 0 then another.
 import { SELECTED, command } from './types';
 import { MemgateError } from '../../core/errors';
-import type { MailboxMessage, MessageContent } from '../../core/ports';
+import type { HeaderContent, MailboxMessage, MessageContent } from '../../core/ports';
 import { resolveSet } from '../message-set';
 import type { SelectedMailbox } from '../selected';
 import type { SequenceSet } from '../wire/sequence';
 import type { Parser } from '../wire/parser';
 import type { Session } from '../session';
-import { fetchNeeds, parseFetchItems, type FetchItem, type FetchItemOptions } from '../fetch/items';
+import { answeredFromHeader, fetchNeeds, parseFetchItems, type FetchItem, type FetchItemOptions } from '../fetch/items';
 import { fetchResponse } from '../fetch/respond';
 import { parseMessage, type MimePart } from '../../mime/parse';
-import { loadSummaries, summarize, type ContentSummary, type RenderOptions } from '../fetch/summary';
+import { envelopeSummary, loadSummaries, summarize, type ContentSummary, type RenderOptions } from '../fetch/summary';
 import { enableCondstore, formatRanges, uidRanges, vanishedEarlier } from '../condstore';
 
 interface FetchArgs {
@@ -99,6 +99,9 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
   const withFlags: FetchItem[] =
     session.condstore && !flagged.some((i) => i.kind === 'modseq') ? [...flagged, { kind: 'modseq' }] : flagged;
   const needs = fetchNeeds(items);
+  // Header items only: a backend message whose body is not fetched yet is answered from
+  // its header section when the store has that (POP3 TOP), without waiting for the body.
+  const fromHeader = headerLoader(session, items);
   const wantsSize = items.some((i) => i.kind === 'rfc822Size');
   const opts: RenderOptions = { utf8: session.utf8, messageGlobal: session.rev2 };
   const userId = session.user!.id;
@@ -116,7 +119,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
     const wantsRaw = (m: MailboxMessage) => needs.content || (needs.summary && !summaries.has(m.contentId)) || (wantsSize && m.size === 0);
     const load = (k: number): Promise<MessageContent | null> | null => {
       if (k >= messages.length || !wantsRaw(messages[k])) return null;
-      const pending = store.getContent(userId, messages[k].contentId);
+      const pending = fromHeader ? fromHeader(userId, messages[k].contentId) : store.getContent(userId, messages[k].contentId);
       pending.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
       return pending;
     };
@@ -137,8 +140,13 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
           gone++;
           continue;
         }
-        if (size === 0) size = content.raw.length;
-        if (!summary) {
+        const headerOnly = 'headerOnly' in content && content.headerOnly === true;
+        if (size === 0 && !headerOnly) size = content.raw.length;
+        if (!summary && headerOnly) {
+          // Only ENVELOPE can be asked here (fromHeader); it is answered, never stored.
+          tree = parseMessage(content.raw);
+          summary = envelopeSummary(tree);
+        } else if (!summary) {
           tree = parseMessage(content.raw);
           summary = summarize(store, userId, message.contentId, tree, (err) =>
             session.ctx.log.warn({ err, contentId: message.contentId }, 'saving a content summary failed'),
@@ -156,6 +164,13 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
   }
   if (unknownCte) throw new MemgateError('Unknown Content-Transfer-Encoding', { imapCode: 'UNKNOWN-CTE' });
   if (gone > 0) throw new MemgateError('Some of the requested messages no longer exist', { imapCode: 'EXPUNGEISSUED' });
+}
+
+/** getHeaderContent when every item is answered from the header and the store has it. */
+function headerLoader(session: Session, items: readonly FetchItem[]): ((userId: string, contentId: string) => Promise<HeaderContent | null>) | null {
+  const store = session.ctx.store;
+  if (!store.getHeaderContent || !items.every(answeredFromHeader)) return null;
+  return (userId, contentId) => store.getHeaderContent!(userId, contentId);
 }
 
 /**

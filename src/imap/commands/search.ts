@@ -47,7 +47,7 @@ async function run(session: Session, args: SearchArgs, tag: string, byUid: boole
     // returned to the response (RFC 7162 3.1.5; RFC 4731 3.2 for ESEARCH).
     const withModseq = usesModseq(args.program.key);
     if (withModseq) enableCondstore(session);
-    const loader = storeContentLoader(session.ctx.store, session.user!.id);
+    const loader = storeContentLoader(session.ctx.store, session.user!.id, args.program.key);
     const uids = await evaluateSearch(sel, args.program.key, loader);
     if (save) sel.saved = savedResult(uids, args.returns!);
     const numbers = byUid ? uids : uids.map((uid) => sel.seqOf(uid));

@@ -57,7 +57,7 @@ async function run(session: Session, args: SortArgs, tag: string, byUid: boolean
     }
     const store = session.ctx.store;
     const userId = session.user!.id;
-    const matched = await evaluateSearch(sel, args.key, storeContentLoader(store, userId));
+    const matched = await evaluateSearch(sel, args.key, storeContentLoader(store, userId, args.key));
     const messages = matched.map((uid) => sel.message(uid)).filter((m) => m !== undefined);
     const facts = needsHeader(args.criteria)
       ? await loadSortFacts(store, userId, messages.map((m) => m.contentId))

@@ -345,6 +345,28 @@ export interface FetchNeeds {
   setsSeen: boolean;
 }
 
+/**
+ * Items that a message's top-level header section answers (with the view's own data): a
+ * backend message whose body is not fetched yet answers them from its header alone.
+ */
+export function answeredFromHeader(item: FetchItem): boolean {
+  switch (item.kind) {
+    case 'uid':
+    case 'flags':
+    case 'internalDate':
+    case 'rfc822Size':
+    case 'modseq':
+    case 'emailId':
+    case 'threadId':
+    case 'envelope':
+      return true;
+    case 'section':
+      return item.section.part.length === 0 && (item.section.text === 'HEADER' || item.section.text === 'HEADER.FIELDS' || item.section.text === 'HEADER.FIELDS.NOT');
+    default:
+      return false;
+  }
+}
+
 export function fetchNeeds(items: readonly FetchItem[]): FetchNeeds {
   const needs: FetchNeeds = { summary: false, content: false, setsSeen: false };
   for (const item of items) {

@@ -51,10 +51,15 @@ const VARIANTS: ReadonlyArray<[VariantKey, RenderOptions]> = [
 ];
 
 export class ContentSummary {
-  constructor(private readonly stored: StoredSummary) {}
+  constructor(
+    private readonly stored: StoredSummary,
+    /** Made from a header section alone: only the ENVELOPE is known. */
+    private readonly envelopeOnly = false,
+  ) {}
 
   /** ENVELOPE / BODY / BODYSTRUCTURE as wire bytes for a session's rendering options. */
   wire(item: Item, opts: RenderOptions): Buffer {
+    if (this.envelopeOnly && item !== 'envelope') throw new Error(`${item} asked of a summary made from a header section alone`);
     const key: VariantKey | null = opts.utf8 ? (opts.messageGlobal ? 'ug' : 'u') : opts.messageGlobal ? 'g' : null;
     const rendering = (key && this.stored.variants?.[key]) || this.stored;
     return Buffer.from(rendering[item], 'latin1');
@@ -62,6 +67,7 @@ export class ContentSummary {
 
   /** The PREVIEW text (RFC 8970). */
   get preview(): string {
+    if (this.envelopeOnly) throw new Error('PREVIEW asked of a summary made from a header section alone');
     return this.stored.preview;
   }
 
@@ -94,6 +100,21 @@ export class ContentSummary {
     }
     return new ContentSummary(stored);
   }
+}
+
+/**
+ * The ENVELOPE of a message whose header section alone is known yet (its body is still at
+ * the backend): answered, never stored, since BODY/BODYSTRUCTURE need the body. ENVELOPE
+ * comes from the top-level header only, so it is the one the whole message will give.
+ */
+export function envelopeSummary(header: MimePart): ContentSummary {
+  const plain = render(header, 'envelope', { utf8: false, messageGlobal: false });
+  const utf8 = render(header, 'envelope', { utf8: true, messageGlobal: false });
+  const bytes = (v: WireValue) => toBuffer(serialize(v)).toString('latin1');
+  const rendering = (envelope: string): Rendering => ({ envelope, body: '', bodyStructure: '' });
+  const stored: StoredSummary = { v: SUMMARY_VERSION, ...rendering(bytes(plain)), preview: '' };
+  if (bytes(utf8) !== stored.envelope) stored.variants = { u: rendering(bytes(utf8)), ug: rendering(bytes(utf8)) };
+  return new ContentSummary(stored, true);
 }
 
 /** The stored summary of a raw message (APPEND and anything else that has the bytes). */

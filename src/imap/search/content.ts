@@ -5,15 +5,38 @@ import type { MailStore } from '../../core/ports';
 import { parseMessage, type MimePart } from '../../mime/parse';
 import { bodyText, headerText } from '../../mime/text';
 import type { ContentLoader, MessageText } from './evaluate';
+import type { SearchKey } from './parse';
 
-/** Loads the contents of one user's messages from the store, one batch at a time. */
-export function storeContentLoader(store: MailStore, userId: string): ContentLoader {
+/**
+ * Loads the contents of one user's messages from the store, one batch at a time. With a
+ * key that reads no body, a backend message whose body is not fetched yet is searched in
+ * its header alone when the store has that (MailStore.getHeaderContent).
+ */
+export function storeContentLoader(store: MailStore, userId: string, key?: SearchKey): ContentLoader {
+  const headersOnly = key !== undefined && !readsBody(key) && store.getHeaderContent !== undefined;
   return async (contentIds) => {
-    const contents = await Promise.all(contentIds.map((id) => store.getContent(userId, id)));
+    const contents = await Promise.all(contentIds.map((id) => (headersOnly ? store.getHeaderContent!(userId, id) : store.getContent(userId, id))));
     const texts = new Map<string, MessageText>();
     for (const content of contents) if (content) texts.set(content.id, messageText(content.raw));
     return texts;
   };
+}
+
+/** Does the key look at a message body (BODY, TEXT)? */
+export function readsBody(key: SearchKey): boolean {
+  switch (key.kind) {
+    case 'body':
+    case 'text':
+      return true;
+    case 'and':
+      return key.keys.some(readsBody);
+    case 'or':
+      return readsBody(key.left) || readsBody(key.right);
+    case 'not':
+      return readsBody(key.key);
+    default:
+      return false;
+  }
 }
 
 const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);

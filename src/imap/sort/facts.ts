@@ -124,7 +124,8 @@ export async function loadSortFacts(store: MailStore, userId: string, contentIds
     else missing.push(id);
   }
   for (let i = 0; i < missing.length; i += BATCH) {
-    const contents = await Promise.all(missing.slice(i, i + BATCH).map((id) => store.getContent(userId, id)));
+    // Sort keys come from the top-level header: a header stored ahead of its body will do.
+    const contents = await Promise.all(missing.slice(i, i + BATCH).map((id) => (store.getHeaderContent ? store.getHeaderContent(userId, id) : store.getContent(userId, id))));
     for (const content of contents) {
       if (!content) continue;
       const facts = sortFacts(content.raw);

@@ -17,6 +17,13 @@ export class MessageContentEntity {
   @Column({ type: 'integer' })
   size!: number;
 
+  /**
+   * The header section alone (POP3 TOP n 0) while raw is null, so header-only questions
+   * are answered before the body is fetched; null once raw is stored.
+   */
+  @Column({ type: 'bytea', nullable: true })
+  header!: Buffer | null;
+
   /** Hex SHA-256 of raw. */
   @Column({ type: 'text', nullable: true })
   sha256!: string | null;
