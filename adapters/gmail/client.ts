@@ -13,6 +13,8 @@ export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const GOOGLE_DEVICE_CODE_URL = 'https://oauth2.googleapis.com/device/code';
 export const GOOGLE_REVOKE_URL = 'https://oauth2.googleapis.com/revoke';
 export const GMAIL_SCOPE = 'https://mail.google.com/';
+/** The longest wait a "Retry after <time>" from Gmail is followed for (a quota window, plus room). */
+const MAX_NAMED_WAIT_MS = 5 * 60_000;
 
 export interface GmailSettings {
   /** The Gmail address of the account (checked against users.getProfile). */
@@ -211,6 +213,13 @@ export class GmailClient {
     }
   }
 
+  /** Gmail names when to retry in the message: "User-rate limit exceeded.  Retry after 2024-01-15T09:01:00.000Z". */
+  private namedWait(text: string): number | null {
+    const until = /Retry after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)/.exec(text)?.[1];
+    const ms = until ? Date.parse(until) - this.clock.now() : NaN;
+    return Number.isFinite(ms) && ms > 0 ? Math.min(ms + 250, MAX_NAMED_WAIT_MS) : null;
+  }
+
   private backoff(attempt: number): number {
     const exp = Math.min(this.settings.backoffMaxMs, this.settings.backoffBaseMs * 2 ** (attempt - 1));
     return exp / 2 + Math.random() * (exp / 2);
@@ -234,11 +243,13 @@ export class GmailClient {
     const rateLimited = status === 429 || (status === 403 && (reason === 'userRateLimitExceeded' || reason === 'rateLimitExceeded' || reason === 'quotaExceeded'));
     if (rateLimited) {
       const after = Number(headerValue(e.response?.headers, 'retry-after'));
+      const untilMs = this.namedWait(text);
       return {
         kind: 'retry',
         why: `rate limited (${reason ?? status})`,
         throttled: true,
-        delayMs: (a) => (Number.isFinite(after) && after > 0 ? after * 1000 : this.backoff(a)),
+        delayMs: (a) =>
+          Number.isFinite(after) && after > 0 ? after * 1000 : untilMs ?? this.backoff(a),
       };
     }
     if (status === 401 || (status === 403 && (reason === 'insufficientPermissions' || reason === 'forbidden' || reason === 'authError'))) {
@@ -266,6 +277,7 @@ export class GmailClient {
       );
       const again: number[] = [];
       let throttled = false;
+      let named: number | null = null;
       for (let k = 0; k < pending.length; k++) {
         const i = pending[k]!;
         const a = answers[k];
@@ -273,6 +285,8 @@ export class GmailClient {
         else if (a && a.status === 404) out[i] = null;
         else if (!a || a.status === 429 || a.status >= 500 || (a.status === 403 && /RateLimitExceeded|rateLimitExceeded/.test(JSON.stringify(a.body)))) {
           throttled ||= !a || a.status !== 500;
+          const wait = a ? this.namedWait(JSON.stringify(a.body)) : null;
+          if (wait !== null) named = Math.max(named ?? 0, wait);
           again.push(i);
         } else if (a.status === 401 || a.status === 403) {
           throw new AdapterError('auth', `Gmail refused the credentials in a batch (${a.status})`);
@@ -286,7 +300,7 @@ export class GmailClient {
         });
       }
       if (again.length > 0) {
-        const delay = this.backoff(attempt);
+        const delay = named ?? this.backoff(attempt);
         if (throttled) this.budget.pause(delay);
         await this.clock.sleep(delay, signal).catch(() => {
           throw new AdapterError('unavailable', 'Gmail session ended');
