@@ -139,6 +139,7 @@ export async function startMemgate(config: Config, overrides: StartOverrides = {
     const worker = new OutboxWorker(outbox, sendingAccounts, senders, log, {
       ...DEFAULT_WORKER_OPTIONS,
       concurrency: config.outboxConcurrency,
+      delayNoticeMs: config.outboxDelayNotice * 1000,
       pollMs: overrides.outboxPollMs ?? DEFAULT_WORKER_OPTIONS.pollMs,
       retryBaseMs: config.outboxRetryBase * 1000,
     });

@@ -36,6 +36,8 @@ export const configSchema = z.object({
   outboxGiveUpAfter: z.coerce.number().min(1).default(5 * 24 * 3600),
   /** Seconds a process's claim on an outbox message lasts unrenewed; another sends it this long after it dies. */
   outboxLeaseSeconds: z.coerce.number().min(1).default(60),
+  /** Seconds a message waits in the outbox before a "delayed" DSN goes to senders who asked (NOTIFY=DELAY). */
+  outboxDelayNotice: z.coerce.number().min(0).default(4 * 3600),
   /** Deliveries the outbox worker of a process runs at once (each holds its message in memory). */
   outboxConcurrency: z.coerce.number().int().min(1).max(256).default(8),
   /** Days an expunge stays in the log for QRESYNC's VANISHED (EARLIER); older ones are trimmed. */
@@ -83,6 +85,7 @@ export const ENV_NAMES: Record<keyof Config, string> = {
   outboxGiveUpAfter: 'MEMGATE_OUTBOX_GIVE_UP_AFTER',
   outboxLeaseSeconds: 'MEMGATE_OUTBOX_LEASE_SECONDS',
   outboxConcurrency: 'MEMGATE_OUTBOX_CONCURRENCY',
+  outboxDelayNotice: 'MEMGATE_OUTBOX_DELAY_NOTICE',
   expungeLogDays: 'MEMGATE_EXPUNGE_LOG_DAYS',
   masterKey: 'MEMGATE_MASTER_KEY',
   syncLeaseSeconds: 'MEMGATE_SYNC_LEASE_SECONDS',

@@ -35,6 +35,8 @@ interface OutboxRow {
   give_up_at: Date;
   draft: DraftRef | null;
   copy_filed: boolean;
+  created_at: Date;
+  delay_reported: boolean;
 }
 
 export const SUBMIT_PENDING = '$SubmitPending';
@@ -47,7 +49,7 @@ export interface OutboxLeaseOptions {
 
 export const DEFAULT_OUTBOX_LEASE: OutboxLeaseOptions = { leaseSeconds: 60 };
 
-const OUTBOX_COLUMNS = 'id, user_id, account_id, mail_from, recipients, dsn_ret, dsn_envid, raw, attempts, give_up_at, draft, copy_filed';
+const OUTBOX_COLUMNS = 'id, user_id, account_id, mail_from, recipients, dsn_ret, dsn_envid, raw, attempts, give_up_at, draft, copy_filed, created_at, delay_reported';
 
 export class PgOutbox implements Outbox {
   /** Names this process in lease tokens (with a counter per claim). */
@@ -160,6 +162,8 @@ function toEntry(row: OutboxRow): OutboxEntry {
     raw: row.raw,
     giveUpAt: row.give_up_at,
     attempts: row.attempts,
+    queuedAt: row.created_at,
+    delayReported: row.delay_reported,
     ...(row.draft ? { draft: row.draft } : {}),
   };
 }
@@ -168,9 +172,10 @@ async function record(sql: Sql, entry: OutboxEntry, copyFiled: boolean, outcome:
   switch (outcome.kind) {
     case 'retry':
       await sql.rows(
-        'UPDATE outbox SET lease_token = NULL, next_attempt_at = $2, last_error = $3 WHERE id = $1',
-        [entry.id, outcome.at, outcome.error],
+        'UPDATE outbox SET lease_token = NULL, next_attempt_at = $2, last_error = $3, delay_reported = delay_reported OR $4 WHERE id = $1',
+        [entry.id, outcome.at, outcome.error, !!outcome.report],
       );
+      if (outcome.report && !entry.delayReported) await file(sql, entry, await findByName(sql, entry.userId, INBOX), outcome.report, [], events);
       return;
     case 'sent':
       if (outcome.remaining) {

@@ -1,5 +1,7 @@
 // Delivery status notifications (RFC 3464, RFC 3462 multipart/report) that the outbox
-// files in the sender's INBOX when a message cannot be delivered.
+// files in the sender's INBOX: when a message cannot be delivered, when it waits in the
+// queue (NOTIFY=DELAY) and when it was handed to a next hop that reports nothing itself
+// (NOTIFY=SUCCESS through Graph or Gmail: "relayed", RFC 3461 5.2.2).
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { findFields, parseHeaderBlock } from '../mime/headers';
@@ -9,6 +11,8 @@ export interface FailedRecipient {
   orcpt?: string;
   /** The next hop's reply, or memgate's own reason. */
   reply: string;
+  /** RFC 3464 2.3.3; default failed. */
+  action?: 'failed' | 'delayed' | 'relayed';
 }
 
 export interface DsnInput {
@@ -20,7 +24,19 @@ export interface DsnInput {
   arrival: Date;
   /** Why, in a sentence the user reads first. */
   summary: string;
+  /** Delayed recipients: retried until then (RFC 3464 2.3.7 Will-Retry-Until). */
+  willRetryUntil?: Date;
 }
+
+const SUBJECTS = {
+  failed: 'Undelivered Mail Returned to Sender',
+  delayed: 'Delayed Mail (still being retried)',
+  relayed: 'Successful Mail Delivery Report',
+};
+
+const STATUS_FALLBACK = { failed: '5.0.0', delayed: '4.0.0', relayed: '2.0.0' };
+
+const mailDate = (d: Date): string => d.toUTCString().replace('GMT', '+0000');
 
 /** The enhanced status code in a reply (RFC 3463), else a generic permanent failure. */
 export function statusOf(reply: string, fallback = '5.0.0'): string {
@@ -52,20 +68,25 @@ export function buildDsn(input: DsnInput): Buffer {
     '',
     subject ? `The message had the subject: ${oneLine(subject.value)}` : 'The original message is attached.',
   ];
-  const perRecipient = input.recipients.map((r) =>
-    lines(
+  const perRecipient = input.recipients.map((r) => {
+    const action = r.action ?? 'failed';
+    return lines(
       ...(r.orcpt ? [`Original-Recipient: ${oneLine(r.orcpt)}`] : []),
       `Final-Recipient: rfc822; ${oneLine(r.address)}`,
-      'Action: failed',
-      `Status: ${statusOf(r.reply)}`,
+      `Action: ${action}`,
+      `Status: ${statusOf(r.reply, STATUS_FALLBACK[action])}`,
       `Diagnostic-Code: smtp; ${oneLine(r.reply)}`,
-    ),
-  );
+      ...(action === 'delayed' && input.willRetryUntil ? [`Will-Retry-Until: ${mailDate(input.willRetryUntil)}`] : []),
+    );
+  });
+  // The worst news names the report.
+  const actions = new Set(input.recipients.map((r) => r.action ?? 'failed'));
+  const kind = actions.has('failed') ? 'failed' : actions.has('delayed') ? 'delayed' : 'relayed';
   const head = lines(
     `From: Mail Delivery System <MAILER-DAEMON@${host}>`,
     `To: <${oneLine(input.sender)}>`,
-    'Subject: Undelivered Mail Returned to Sender',
-    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+    `Subject: ${SUBJECTS[kind]}`,
+    `Date: ${mailDate(new Date())}`,
     `Message-ID: <${randomBytes(12).toString('hex')}@${host}>`,
     'Auto-Submitted: auto-replied',
     'MIME-Version: 1.0',
@@ -80,7 +101,7 @@ export function buildDsn(input: DsnInput): Buffer {
     '',
     `Reporting-MTA: dns; ${host}`,
     ...(input.envid ? [`Original-Envelope-Id: ${oneLine(input.envid)}`] : []),
-    `Arrival-Date: ${input.arrival.toUTCString().replace('GMT', '+0000')}`,
+    `Arrival-Date: ${mailDate(input.arrival)}`,
     '',
   );
   const original = input.ret === 'FULL' ? input.original : headerBlock(input.original);

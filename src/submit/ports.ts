@@ -58,6 +58,11 @@ export interface SendResult {
   rejected: Array<{ address: string; reply: string }>;
   /** Recipients refused for now (4xx): tried again later. */
   deferred: Array<{ address: string; reply: string }>;
+  /**
+   * The next hop took the RFC 3461 parameters (NOTIFY, RET, ENVID) and reports success and
+   * delay itself; otherwise (Graph, Gmail) memgate reports NOTIFY=SUCCESS as "relayed".
+   */
+  dsnPassed?: boolean;
 }
 
 /** Sends one message on behalf of an account (SMTP relay, Graph sendMail, Gmail send). */
@@ -137,6 +142,9 @@ export interface NewOutboxEntry {
 export interface OutboxEntry extends NewOutboxEntry {
   id: string;
   attempts: number;
+  queuedAt: Date;
+  /** A "delayed" DSN (NOTIFY=DELAY) was filed already. */
+  delayReported: boolean;
 }
 
 /** What one delivery attempt came to; the outbox records it in one transaction. */
@@ -152,7 +160,8 @@ export type DeliveryOutcome =
       /** Recipients refused for now: the message stays queued for them alone. */
       remaining?: { recipients: Recipient[]; at: Date; error: string };
     }
-  | { kind: 'retry'; error: string; at: Date }
+  /** `report`: a "delayed" DSN (NOTIFY=DELAY) into the sender's INBOX, filed once. */
+  | { kind: 'retry'; error: string; at: Date; report?: Buffer | null }
   | { kind: 'failed'; error: string; report: Buffer | null };
 
 export interface Outbox {

@@ -97,7 +97,8 @@ export class SmtpRelaySender implements Sender {
         },
         raw,
       });
-      const result: SendResult = { reply: info.response, accepted: info.accepted.map(String), rejected: [], deferred: [] };
+      // With NOTIFY passed on, the relay reports success and delay itself.
+      const result: SendResult = { reply: info.response, accepted: info.accepted.map(String), rejected: [], deferred: [], dsnPassed: notify !== undefined };
       for (const err of (info as { rejectedErrors?: ReplyError[] }).rejectedErrors ?? []) addRejection(result, err);
       return result;
     } catch (e) {

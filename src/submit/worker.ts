@@ -1,7 +1,9 @@
 // The outbox worker: takes due messages, hands each to its account's Sender (without Bcc
 // fields), and turns the result into an outcome the outbox records: sent (Sent copy, with
 // Bcc, unless the backend keeps one), retry with exponential backoff until the message's
-// give-up time, or failed with a DSN in the sender's INBOX.
+// give-up time, or failed with a DSN in the sender's INBOX. DSNs follow each recipient's
+// NOTIFY (RFC 3461): FAILURE (also when absent), DELAY (once, after `delayNoticeMs` in the
+// queue), SUCCESS ("relayed", when the next hop did not take the DSN parameters itself).
 import type { Logger } from '../imap/context';
 import { withoutBcc } from './bcc';
 import { buildDsn, type FailedRecipient } from './dsn';
@@ -23,6 +25,8 @@ export interface OutboxWorkerOptions {
   pollMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** A message still queued after this long gets one "delayed" DSN (for NOTIFY=DELAY). */
+  delayNoticeMs: number;
 }
 
 export const DEFAULT_WORKER_OPTIONS: OutboxWorkerOptions = {
@@ -30,6 +34,7 @@ export const DEFAULT_WORKER_OPTIONS: OutboxWorkerOptions = {
   pollMs: 1000,
   retryBaseMs: 60_000,
   retryMaxMs: 3_600_000,
+  delayNoticeMs: 4 * 3_600_000,
 };
 
 export class OutboxWorker {
@@ -108,7 +113,7 @@ export class OutboxWorker {
     const sender = this.senders.senderFor(account);
     if (!sender) {
       const reason = '451 4.3.5 the sending account has no way to send (no relay configured)';
-      if (!expired) return { kind: 'retry', error: reason, at: nextAt };
+      if (!expired) return this.retry(entry, reason, nextAt);
       return this.fail(entry, entry.envelope.recipients, reason, 'Your account is not set up to send mail.');
     }
     try {
@@ -131,7 +136,15 @@ export class OutboxWorker {
       } else {
         remaining = result.deferred.map((r) => find(r.address));
       }
-      const report = this.report(entry, failed, 'Your message could not be delivered to some recipients.');
+      // A next hop without DSN parameters (Graph, Gmail) reports nothing: memgate says "relayed".
+      const relayed: FailedRecipient[] = result.dsnPassed
+        ? []
+        : result.accepted.map((a) => ({ ...find(a), reply: result.reply ?? '250 2.0.0 sent', action: 'relayed' as const }));
+      const report = this.report(
+        entry,
+        [...failed, ...relayed],
+        failed.length > 0 ? 'Your message could not be delivered to some recipients.' : 'Your message was handed on for delivery; the next system sends no reports of its own.',
+      );
       this.log.info({ outboxId: entry.id, accepted: result.accepted.length, failed: failed.length, deferred: remaining.length }, 'outbox: delivered');
       if (result.accepted.length === 0 && remaining.length === 0) {
         return { kind: 'failed', error: failed.map((f) => f.reply).join('; '), report };
@@ -155,7 +168,7 @@ export class OutboxWorker {
       }
       // Not before the backend's Retry-After; the give-up time is judged on that date.
       const retryAt = new Date(Math.max(nextAt.getTime(), now + (details.retryAfterSeconds ?? 0) * 1000));
-      if (!permanent && retryAt.getTime() <= entry.giveUpAt.getTime()) return { kind: 'retry', error: reply, at: retryAt };
+      if (!permanent && retryAt.getTime() <= entry.giveUpAt.getTime()) return this.retry(entry, reply, retryAt);
       const status = permanent ? reply : `${reply} (4.4.7 gave up retrying)`;
       return this.fail(entry, entry.envelope.recipients, status, permanent ? 'Your message was refused.' : 'Your message could not be delivered in time.');
     } finally {
@@ -168,11 +181,25 @@ export class OutboxWorker {
     return { kind: 'failed', error: reply, report: this.report(entry, failed, summary) };
   }
 
-  /** A DSN for the recipients whose NOTIFY asks for one (default: on failure). */
-  private report(entry: OutboxEntry, failed: FailedRecipient[], summary: string): Buffer | null {
-    const wanted = failed.filter((f) => {
+  /** Tried again later; after `delayNoticeMs` in the queue, once, a "delayed" DSN. */
+  private retry(entry: OutboxEntry, error: string, at: Date): DeliveryOutcome {
+    const waited = Date.now() - entry.queuedAt.getTime();
+    if (entry.delayReported || waited < this.opts.delayNoticeMs) return { kind: 'retry', error, at };
+    const delayed = entry.envelope.recipients.map((r) => ({ ...r, reply: error, action: 'delayed' as const }));
+    const report = this.report(entry, delayed, 'Your message has not been delivered yet; it is still being tried.');
+    return { kind: 'retry', error, at, ...(report ? { report } : {}) };
+  }
+
+  /**
+   * A DSN for the recipients whose NOTIFY asks for it: FAILURE for failures (also when
+   * NOTIFY is absent), DELAY for delays, SUCCESS for relayed ones; null when none does.
+   */
+  private report(entry: OutboxEntry, recipients: FailedRecipient[], summary: string): Buffer | null {
+    const wanted = recipients.filter((f) => {
       const notify = entry.envelope.recipients.find((r) => r.address.toLowerCase() === f.address.toLowerCase())?.notify;
-      return !notify || notify.includes('FAILURE');
+      const action = f.action ?? 'failed';
+      if (action === 'failed') return !notify || notify.includes('FAILURE');
+      return notify?.includes(action === 'delayed' ? 'DELAY' : 'SUCCESS') ?? false;
     });
     if (wanted.length === 0) return null;
     return buildDsn({
@@ -181,8 +208,9 @@ export class OutboxWorker {
       original: entry.raw,
       ret: entry.envelope.dsnRet ?? 'HDRS',
       envid: entry.envelope.dsnEnvid,
-      arrival: new Date(),
+      arrival: entry.queuedAt,
       summary,
+      willRetryUntil: entry.giveUpAt,
     });
   }
 }

@@ -51,19 +51,22 @@ export async function startSendingServer(opts: { databaseUrl?: string; dataDir?:
 }
 
 /**
- * Mocha hooks for a suite: an emulator and a sending server, stopped after the suite
- * (`check` runs last, e.g. the emulator's own complaints).
+ * Mocha hooks for a suite: an emulator and a sending server (with these settings), stopped
+ * after the suite (`check` runs last, e.g. the emulator's own complaints).
  */
-export function sendingSuite<E extends { stop(): Promise<void> }>(startEmulator: () => Promise<E>, check?: (emu: E) => void): { emu: E; server: SendingServer } {
+export function sendingSuite<E extends { stop(): Promise<void> }>(
+  startEmulator: () => Promise<E>,
+  opts: { check?: (emu: E) => void; settings?: Record<string, unknown> } = {},
+): { emu: E; server: SendingServer } {
   const suite = {} as { emu: E; server: SendingServer };
   before(async () => {
     suite.emu = await startEmulator();
-    suite.server = await startSendingServer();
+    suite.server = await startSendingServer({ settings: opts.settings });
   });
   after(async () => {
     await suite.server?.stop();
     await suite.emu?.stop();
-    if (suite.emu) check?.(suite.emu);
+    if (suite.emu) opts.check?.(suite.emu);
   });
   return suite;
 }

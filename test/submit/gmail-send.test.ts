@@ -13,7 +13,9 @@ import { addBackendUser, compose, mailboxRaw, outboxRows, sendingSuite, submitRa
 
 describe('submission through Gmail messages.send (emulator)', function () {
   this.timeout(90000);
-  const suite = sendingSuite(startGmailEmulator, (emu) => assert.deepEqual(emu.state.violations, [], 'requests or answers the discovery document does not allow'));
+  const suite = sendingSuite(startGmailEmulator, {
+    check: (emu) => assert.deepEqual(emu.state.violations, [], 'requests or answers the discovery document does not allow'),
+  });
   let n = 0;
 
   const sealed = (credentials: Record<string, string>): Buffer => encryptCredentials(loadMasterKey(suite.server.dataDir).key, credentials);

@@ -13,7 +13,8 @@ import { requireSwaks, SmtpRaw, swaks } from './helpers';
 
 describe('submission through Graph sendMail (emulator)', function () {
   this.timeout(90000);
-  const suite = sendingSuite(() => startGraphEmulator());
+  // A "delayed" DSN (NOTIFY=DELAY) after one second in the queue.
+  const suite = sendingSuite(() => startGraphEmulator(), { settings: { outboxDelayNotice: 1 } });
   let n = 0;
 
   async function graphUser(settings: Record<string, unknown> = {}, credentials?: Buffer) {
@@ -171,6 +172,53 @@ describe('submission through Graph sendMail (emulator)', function () {
     assert.equal(state.state, 'auth');
     assert.match(state.reason, /^needs new credentials \(sending\): .*ErrorAccessDenied: Access is denied/);
     assert.equal((await mailboxRaw(suite.server, u.userId, 'INBOX')).length, 0, 'no DSN');
+  });
+
+  async function submitWithNotify(u: { name: string; password: string; address: string }, to: string, notify: string, subject: string): Promise<void> {
+    const { client } = await SmtpRaw.connect(suite.server.submissionPort);
+    await client.login(u.name, u.password);
+    assert.match(await client.send(`MAIL FROM:<${u.address}> RET=HDRS ENVID=env-${n}`), /^250 /);
+    assert.match(await client.send(`RCPT TO:<${to}> NOTIFY=${notify}`), /^250 /);
+    assert.match(await client.send('DATA'), /^354 /);
+    assert.match(await client.send(`From: <${u.address}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}-${n}@test>\r\n\r\nHi.\r\n.`), /^250 /);
+    client.close();
+  }
+
+  it('NOTIFY=SUCCESS: Graph reports nothing itself, so memgate files a "relayed" DSN', async () => {
+    const u = await graphUser();
+    await submitWithNotify(u, 'jo@remote.test', 'SUCCESS,FAILURE', 'report success');
+    await eventually(() => sentBy(u.address).length === 1, 20000, 'sendMail');
+    const [dsn] = await eventually(async () => {
+      const all = await mailboxRaw(suite.server, u.userId, 'INBOX');
+      return all.length > 0 ? all : null;
+    }, 20000, 'the DSN');
+    const text = dsn.toString();
+    assert.match(text, /^Subject: Successful Mail Delivery Report\r$/m);
+    assert.match(text, /Original-Envelope-Id: env-\d+/);
+    assert.match(text, /Final-Recipient: rfc822; jo@remote\.test\r\nAction: relayed\r\nStatus: 2\.0\.0\r\n/);
+    assert.equal((await mailboxRaw(suite.server, u.userId, 'INBOX')).length, 1);
+  });
+
+  it('NOTIFY=DELAY: one "delayed" DSN while Graph keeps answering 503, then sent once with no further report', async () => {
+    const u = await graphUser({ maxAttempts: 1 });
+    suite.emu.faults.unavailable(0, { method: 'POST', path: '/sendMail', times: Infinity });
+    await submitWithNotify(u, 'kay@remote.test', 'DELAY,FAILURE', 'report delay');
+    const [dsn] = await eventually(async () => {
+      const all = await mailboxRaw(suite.server, u.userId, 'INBOX');
+      return all.length > 0 ? all : null;
+    }, 20000, 'the delay DSN');
+    const text = dsn.toString();
+    assert.match(text, /^Subject: Delayed Mail \(still being retried\)\r$/m);
+    assert.match(text, /Action: delayed\r\nStatus: 4\.\d+\.\d+\r\nDiagnostic-Code: smtp; [^\r]*503[^\r]*\r\nWill-Retry-Until: /);
+    // More attempts fail meanwhile; none adds a report.
+    const attempts = async (): Promise<number> => (await outboxRows(suite.server)).at(-1)!.attempts;
+    const seen = await attempts();
+    await eventually(async () => (await attempts()) >= seen + 2, 20000, 'two more attempts');
+    suite.emu.faults.clear();
+    await eventually(() => sentBy(u.address).length === 1, 30000, 'sendMail once Graph recovers');
+    await settledOutbox((await outboxRows(suite.server)).length);
+    assert.equal((await mailboxRaw(suite.server, u.userId, 'INBOX')).length, 1, 'one report in all');
+    assert.equal(sentBy(u.address).length, 1);
   });
 
   it('BURL of a draft: sent through Graph, the draft marked $SubmitPending, then $Submitted', async () => {
