@@ -157,6 +157,9 @@ export function accountCommands(program: Command): void {
               `  next poll:    ${row.next_run_at.toISOString()}${row.failures > 0 ? ` (after ${row.failures} failures)` : ''}`,
               `  messages:     ${c.messages} shown, ${c.hidden} hidden, ${c.bodiesCached} bodies cached, ${c.pendingWriteBacks} write-backs queued`,
               `  synced by:    ${row.lease_owner && row.lease_expires && row.lease_expires > new Date() ? row.lease_owner : 'no process'}`,
+              ...(c.lastRenumbering
+                ? [`  uidvalidity:  ${c.lastRenumbering.mailbox} got a new one ${c.lastRenumbering.at.toISOString()}: ${c.lastRenumbering.reason}`]
+                : []),
               '',
             ].join('\n'),
           );

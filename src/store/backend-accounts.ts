@@ -109,6 +109,8 @@ export interface AccountCounts {
   hidden: number;
   bodiesCached: number;
   pendingWriteBacks: number;
+  /** The last time the backend lost every message id and a mailbox got a new UIDVALIDITY. */
+  lastRenumbering: { at: Date; mailbox: string; reason: string } | null;
 }
 
 export async function accountCounts(sql: Sql, accountId: string): Promise<AccountCounts> {
@@ -121,7 +123,18 @@ export async function accountCounts(sql: Sql, accountId: string): Promise<Accoun
       WHERE b.account_id = $1`,
     [accountId],
   );
-  return { messages: Number(row.messages), hidden: Number(row.hidden), bodiesCached: Number(row.cached), pendingWriteBacks: Number(row.queued) };
+  const [renumbering] = await sql.rows<{ created_at: Date; name: string; reason: string }>(
+    `SELECT l.created_at, l.name, l.reason FROM uid_validity_log l JOIN mailboxes m ON m.id = l.mailbox_id
+      WHERE m.account_id = $1 AND l.reason LIKE 'backend renumbered%' ORDER BY l.id DESC LIMIT 1`,
+    [accountId],
+  );
+  return {
+    messages: Number(row.messages),
+    hidden: Number(row.hidden),
+    bodiesCached: Number(row.cached),
+    pendingWriteBacks: Number(row.queued),
+    lastRenumbering: renumbering ? { at: renumbering.created_at, mailbox: renumbering.name, reason: renumbering.reason } : null,
+  };
 }
 
 /**

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { MemgateError } from '../core/errors';
 import { allocate } from './messages';
+import { renewUidValidity } from './backend-renumber';
 import { normaliseFlags, sameFlags } from './flags';
 import type { Sql } from './sql';
 
@@ -24,7 +25,30 @@ export interface KnownMessage {
   mailboxId: string | null;
   uid: number | null;
   contentId: string | null;
+  /** Of the cached body; null while it is not fetched. */
   sha256: string | null;
+  /** The size clients were shown (RFC822.SIZE). */
+  size: number | null;
+  /** Of a header stored ahead of the body (header-first fetching), and its length. */
+  headerSha256: string | null;
+  headerLength: number | null;
+}
+
+/**
+ * What a listed message's fetched body says about its identity: its hash, and the hashes of
+ * its first n bytes for the header lengths of vanished messages known by header only.
+ */
+export interface BodyFingerprint {
+  sha256: string;
+  size: number;
+  /** header length -> SHA-256 of the body's first that many bytes. */
+  prefixes: ReadonlyMap<number, string>;
+}
+
+export function fingerprint(raw: Buffer, headerLengths: Iterable<number> = []): BodyFingerprint {
+  const prefixes = new Map<number, string>();
+  for (const n of headerLengths) if (n <= raw.length) prefixes.set(n, sha256Hex(raw.subarray(0, n)));
+  return { sha256: sha256Hex(raw), size: raw.length, prefixes };
 }
 
 export interface SnapshotInput {
@@ -34,6 +58,11 @@ export interface SnapshotInput {
   messages: readonly ListedForApply[];
   /** Bodies already fetched for some of the listed messages (by backend id). */
   bodies: ReadonlyMap<string, Buffer>;
+  /**
+   * Fingerprints of listed messages fetched to recognise vanished ones (those whose body
+   * was not kept in `bodies`, too); by backend id.
+   */
+  fingerprints?: ReadonlyMap<string, BodyFingerprint>;
   /** The adapter's cursor for this folder, saved with the changes it describes. */
   cursor?: string | null;
   /** Flags the backend keeps: listed flags of known messages update these (a full resync). */
@@ -55,6 +84,11 @@ export interface SnapshotResult {
   renumbered: boolean;
   /** Known messages whose owned flags the listing changed. */
   flagged: { uids: number[]; modseq: number };
+  /**
+   * Set when the backend renumbered every id and some messages shown could not be
+   * recognised: the mailbox got a new UIDVALIDITY (every message a new UID).
+   */
+  uidValidity: { from: number; to: number; unrecognised: number } | null;
 }
 
 export const sha256Hex = (raw: Buffer): string => createHash('sha256').update(raw).digest('hex');
@@ -70,13 +104,34 @@ export async function fence(sql: Sql, accountId: string, owner: string): Promise
 }
 
 export async function knownMessages(sql: Sql, accountId: string, folderId: string): Promise<KnownMessage[]> {
-  const rows = await sql.rows<{ backend_id: string; state: 'present' | 'hidden'; mailbox_id: string | null; uid: number | null; content_id: string | null; sha256: string | null }>(
-    `SELECT b.backend_id, b.state, b.mailbox_id, b.uid, b.content_id, c.sha256
+  const rows = await sql.rows<{
+    backend_id: string;
+    state: 'present' | 'hidden';
+    mailbox_id: string | null;
+    uid: number | null;
+    content_id: string | null;
+    sha256: string | null;
+    size: number | null;
+    header_sha: string | null;
+    header_length: number | null;
+  }>(
+    `SELECT b.backend_id, b.state, b.mailbox_id, b.uid, b.content_id, c.sha256, c.size,
+            encode(sha256(c.header), 'hex') AS header_sha, length(c.header) AS header_length
        FROM backend_messages b LEFT JOIN message_contents c ON c.id = b.content_id
       WHERE b.account_id = $1 AND b.folder_id = $2 AND b.backend_id NOT LIKE 'pending:%'`,
     [accountId, folderId],
   );
-  return rows.map((r) => ({ backendId: r.backend_id, state: r.state, mailboxId: r.mailbox_id, uid: r.uid, contentId: r.content_id, sha256: r.sha256 }));
+  return rows.map((r) => ({
+    backendId: r.backend_id,
+    state: r.state,
+    mailboxId: r.mailbox_id,
+    uid: r.uid,
+    contentId: r.content_id,
+    sha256: r.sha256,
+    size: r.size,
+    headerSha256: r.header_sha,
+    headerLength: r.header_length,
+  }));
 }
 
 /** Which listed ids are new and which known ids vanished (read before fetching bodies). */
@@ -100,14 +155,28 @@ export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<Sna
   const renumbered = known.length > 0 && vanished.length === known.length && added.length === input.messages.length && added.length > 0;
 
   // A vanished message whose content reappears under a new id is the same message: the
-  // id changes, the UID does not (invariant 1: match by content, never by position).
+  // id changes, the UID does not (invariant 1: match by content, never by position). One
+  // known by its header only (body not fetched yet) is recognised by what clients may have
+  // seen of it, all of it: the header bytes and the size.
   const vanishedByHash = new Map<string, KnownMessage[]>();
-  for (const v of vanished) if (v.sha256) vanishedByHash.set(v.sha256, [...(vanishedByHash.get(v.sha256) ?? []), v]);
+  const vanishedByHeader = new Map<string, KnownMessage[]>();
+  const push = (map: Map<string, KnownMessage[]>, k: string, v: KnownMessage) => map.set(k, [...(map.get(k) ?? []), v]);
+  for (const v of vanished) {
+    if (v.sha256) push(vanishedByHash, v.sha256, v);
+    else if (v.headerSha256 && v.headerLength !== null) push(vanishedByHeader, `${v.size}:${v.headerLength}:${v.headerSha256}`, v);
+  }
   const stillAdded: string[] = [];
   const rebound = new Set<string>();
   for (const id of added) {
     const raw = input.bodies.get(id);
-    const match = raw ? vanishedByHash.get(sha256Hex(raw))?.shift() : undefined;
+    const fp = input.fingerprints?.get(id) ?? (raw ? fingerprint(raw) : undefined);
+    let match = fp ? vanishedByHash.get(fp.sha256)?.shift() : undefined;
+    if (!match && fp) {
+      for (const [length, sha] of fp.prefixes) {
+        match = vanishedByHeader.get(`${fp.size}:${length}:${sha}`)?.shift();
+        if (match) break;
+      }
+    }
     if (!match) {
       stillAdded.push(id);
       continue;
@@ -172,6 +241,21 @@ export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<Sna
       [input.accountId, userId, input.folderId, mailbox.id, stillAdded, addedUids, contentIds],
     );
   }
+  // Every id renumbered and some message shown not recognised: its UID names nothing
+  // certain any more, which is the one case for a new UIDVALIDITY (invariant 2).
+  const unrecognised = gone.filter((g) => g.state === 'present' && g.mailboxId === mailbox.id && g.uid !== null).length;
+  let uidValidity: SnapshotResult['uidValidity'] = null;
+  if (renumbered && unrecognised > 0) {
+    const reason = `backend renumbered every message id; ${unrecognised} of ${known.length} known messages could not be recognised (bodies not fetched yet)`;
+    const renewal = await renewUidValidity(sql, userId, mailbox.id, reason);
+    // What clients were shown before this transaction leaves; everything arrives anew.
+    const firstAdded = addedUids[0] ?? Infinity;
+    expunged.uids = [...new Set([...expunged.uids, ...renewal.oldUids.filter((u) => u < firstAdded)])].sort((a, b) => a - b);
+    expunged.modseq = renewal.modseq;
+    addedUids.splice(0, addedUids.length, ...renewal.newUids);
+    addedModseq = renewal.modseq;
+    uidValidity = { from: renewal.from, to: renewal.to, unrecognised };
+  }
   const flagged = input.owns ? await refreshOwnedFlags(sql, input.accountId, mailbox.id, input.messages, input.owns) : { uids: [], modseq: 0 };
   await sql.rows(
     `UPDATE account_sync SET cursor = jsonb_set(coalesce(cursor, '{}'::jsonb), ARRAY[$2::text], to_jsonb($3::text)) WHERE account_id = $1`,
@@ -187,6 +271,7 @@ export async function applySnapshot(sql: Sql, input: SnapshotInput): Promise<Sna
     forgotten: gone.filter((g) => g.state === 'hidden').length,
     freedContentIds,
     renumbered,
+    uidValidity,
   };
 }
 

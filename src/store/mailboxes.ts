@@ -17,7 +17,7 @@ export async function lockUser(sql: Sql, userId: string): Promise<void> {
  * one when several mailboxes are created within a second. A mailbox deleted and created
  * again under the same name therefore gets a new one (RFC 9051 2.3.1.1).
  */
-async function nextUidValidity(sql: Sql, userId: string): Promise<string> {
+export async function nextUidValidity(sql: Sql, userId: string): Promise<string> {
   const [row] = await sql.rows<{ last_uid_validity: string }>(
     `UPDATE users
         SET last_uid_validity = GREATEST(last_uid_validity + 1, floor(extract(epoch FROM clock_timestamp()))::bigint)

@@ -21,8 +21,8 @@ import { collectGarbage } from './messages';
 import { autocommit, inTransaction, type Sql } from './sql';
 
 export type { AccountCounts, BackendAccountRow, NewBackendAccount } from './backend-accounts';
-export type { BodyMismatch, KnownMessage, QueuedOp, SnapshotInput, SnapshotResult, UncachedBody } from './backend-sync';
-export { LeaseLostError, diffListing, sha256Hex } from './backend-sync';
+export type { BodyFingerprint, BodyMismatch, KnownMessage, QueuedOp, SnapshotInput, SnapshotResult, UncachedBody } from './backend-sync';
+export { LeaseLostError, diffListing, fingerprint, sha256Hex } from './backend-sync';
 export type { DeltaChange, DeltaInput, DeltaResult } from './backend-deltas';
 export type { MirroredFolder, ClientFolderChanges } from './backend-folders';
 export { backendPaths, folderLeaf } from './backend-folders';

@@ -2,7 +2,7 @@
 // applies what the adapter reports, replays the write-back queue, fills the body cache
 // newest first, and serves on-demand body fetches from its open session.
 import { AdapterError, type AdapterFactory, type BackendAdapter, type BackendSession, type WriteBackOp } from '../../adapters/contract';
-import { LeaseLostError, type BackendAccountRow, type PgBackendSync, type UncachedBody } from '../store/pg-backend-sync';
+import { LeaseLostError, fingerprint, type BackendAccountRow, type BodyFingerprint, type PgBackendSync, type UncachedBody } from '../store/pg-backend-sync';
 import { decryptCredentials, encryptCredentials } from './credentials';
 import { syncCursorFolders } from './deltas';
 import { mirrorFolders, pushFolderDeletes } from './mirror';
@@ -31,6 +31,8 @@ const STORES_IN_FLIGHT = 2;
 const HEADER_BATCH = 100;
 /** Above this many new ids in a poll that also lost ids, no bodies are fetched to match them. */
 const MAX_REMATCH = 2000;
+/** Bodies fetched to recognise messages are kept for storing up to this many bytes. */
+const REMATCH_KEEP_BYTES = 64 * 1024 * 1024;
 
 interface Demand {
   folderId: string;
@@ -344,18 +346,39 @@ export class AccountRunner {
       const knownIds = new Set(known.map((k) => k.backendId));
       listed.set(folderId, new Set(changes.messages.map((m) => m.id)));
       const ids = new Set(changes.messages.map((m) => m.id));
-      const vanishedWithContent = known.filter((k) => !ids.has(k.backendId) && k.sha256 !== null);
-      const bodies = new Map<string, Buffer>();
       // Ids that vanished while new ones appeared: fetch the new ones to recognise moved
-      // or renumbered messages by their content, so their UIDs stay.
+      // or renumbered messages by their content (or, fetched by header only so far, by
+      // their header and size), so their UIDs stay.
+      const vanished = known.filter((k) => !ids.has(k.backendId));
+      const recognisable = vanished.filter((k) => k.sha256 !== null || k.headerSha256 !== null);
       const toMatch = changes.messages.filter((m) => !knownIds.has(m.id)).map((m) => m.id);
-      if (vanishedWithContent.length > 0 && toMatch.length > 0 && toMatch.length <= MAX_REMATCH) {
+      // Every id renumbered: all are fetched (otherwise every UID would be lost).
+      const everyIdChanged = known.length > 0 && vanished.length === known.length;
+      const bodies = new Map<string, Buffer>();
+      const fingerprints = new Map<string, BodyFingerprint>();
+      if (recognisable.length > 0 && toMatch.length > 0 && (everyIdChanged || toMatch.length <= MAX_REMATCH)) {
+        const headerLengths = new Map<number, Set<number>>();
+        for (const v of recognisable) {
+          if (v.sha256 === null && v.size !== null && v.headerLength !== null) headerLengths.set(v.size, (headerLengths.get(v.size) ?? new Set()).add(v.headerLength));
+        }
+        let kept = 0;
         await session.fetchRaw(folderId, toMatch, async (id, raw) => {
-          bodies.set(id, raw);
+          fingerprints.set(id, fingerprint(raw, headerLengths.get(raw.length)));
+          // Bodies are kept (and stored with the new messages) up to a budget; the rest
+          // is fetched again by the body fill.
+          if (kept + raw.length <= REMATCH_KEEP_BYTES) {
+            bodies.set(id, raw);
+            kept += raw.length;
+          }
         });
       }
-      const result = await this.store.applySnapshot({ accountId: this.accountId, owner: this.owner, folderId, messages: changes.messages, bodies, cursor: changes.cursor });
-      if (result.renumbered) {
+      const result = await this.store.applySnapshot({ accountId: this.accountId, owner: this.owner, folderId, messages: changes.messages, bodies, fingerprints, cursor: changes.cursor });
+      if (result.uidValidity) {
+        this.log.warn(
+          { accountId: this.accountId, folderId, from: result.uidValidity.from, to: result.uidValidity.to, unrecognised: result.uidValidity.unrecognised, rebound: result.rebound },
+          'sync: the backend renumbered every message id and some messages could not be recognised (bodies not fetched yet): new UIDVALIDITY, every message has a new UID, clients resynchronise',
+        );
+      } else if (result.renumbered) {
         this.log.warn(
           { accountId: this.accountId, folderId, rebound: result.rebound, added: result.added.uids.length, expunged: result.expunged.uids.length },
           'sync: the backend renumbered every message id; messages were matched by content, UIDVALIDITY kept',

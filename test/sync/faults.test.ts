@@ -158,6 +158,67 @@ describe('sync faults (POP3)', function () {
     assert.equal(expunged.length, 0);
   });
 
+  it('every UIDL renumbered before some bodies were fetched: new UIDVALIDITY with its reason, every message once, recognised ones keep their flags', async () => {
+    const cached = [message('c1'), message('c2'), message('c3')];
+    cached.forEach((m, i) => fake.add(`old${i}`, m));
+    const { user, accountId, userId } = await newAccount();
+    await synced(accountId, userId, 3);
+    // Two more arrive, listed but never fetched (every RETR stalls).
+    fake.faults.stallRetr = true;
+    const uncached = [message('u1'), message('u2')];
+    uncached.forEach((m, i) => fake.add(`new${i}`, m));
+    await eventually(async () => (await inbox(userId)).length === 5, 20000, 'new ones listed');
+    const c = await RawClient.connect(server.port);
+    await c.command('l', `LOGIN ${user} imap-pass`);
+    const before = /UIDVALIDITY (\d+)/.exec(await c.command('s', 'SELECT INBOX'))![1];
+    await c.command('st', 'UID STORE 1 +FLAGS (\\Flagged)');
+
+    fake.messages.forEach((m, i) => (m.uidl = `renumbered${i}`));
+    fake.faults.stallRetr = false;
+    // The session that stays selected sees the old UIDs go and the messages come again.
+    await eventually(async () => /\* 5 EXISTS/.test(await c.command('n', 'NOOP')), 20000, 'messages announced again');
+    await synced(accountId, userId, 5);
+    const rows = await inbox(userId);
+    assert.deepEqual(rows.map((r) => r.sha), [...cached, ...uncached].map(sha), 'every message once, in the same order');
+    assert.ok(rows.every((r) => r.uid > 5), 'new UIDs, above every old one');
+    c.close();
+
+    const c2 = await RawClient.connect(server.port);
+    await c2.command('l', `LOGIN ${user} imap-pass`);
+    const after = /UIDVALIDITY (\d+)/.exec(await c2.command('s', 'SELECT INBOX'))![1];
+    assert.notEqual(after, before);
+    const flags = await c2.command('f', 'FETCH 1:* (FLAGS)');
+    assert.match(flags, /^\* 1 FETCH \(FLAGS \(\\Flagged\)\)/m, 'a recognised message keeps its flags');
+    c2.close();
+    const [logged] = await q<{ reason: string; uid_validity: string }>(
+      `SELECT l.reason, l.uid_validity FROM uid_validity_log l JOIN mailboxes m ON m.id = l.mailbox_id WHERE m.user_id = $1 AND m.name = 'INBOX' ORDER BY l.id DESC LIMIT 1`,
+      [userId],
+    );
+    assert.equal(logged.uid_validity, after);
+    assert.match(logged.reason, /renumbered every message id; 2 of 5 known messages could not be recognised/);
+    assert.match((await server.sync.counts(accountId)).lastRenumbering?.reason ?? '', /renumbered/);
+  });
+
+  it('every UIDL renumbered while bodies are known by their header only: recognised by header and size, UIDs and UIDVALIDITY kept', async () => {
+    const msgs = Array.from({ length: 60 }, (_, i) => message(`h${i}`, `text ${i}`));
+    msgs.forEach((m, i) => fake.add(`old${i}`, m));
+    fake.faults.stallRetrAfter = 1; // headers come (TOP), bodies do not
+    const { accountId, userId } = await newAccount();
+    await eventually(async () => {
+      const [r] = await q<{ n: string }>('SELECT count(*) AS n FROM message_contents WHERE user_id = $1 AND header IS NOT NULL', [userId]);
+      return Number(r.n) === 60;
+    }, 20000, 'headers stored');
+    const [before] = await q<{ uid_validity: string }>(`SELECT uid_validity FROM mailboxes WHERE user_id = $1 AND name = 'INBOX'`, [userId]);
+    fake.messages.forEach((m, i) => (m.uidl = `new${i}`));
+    fake.faults.stallRetrAfter = null;
+    await synced(accountId, userId, 60);
+    assert.deepEqual(await inbox(userId), msgs.map((m, i) => ({ uid: i + 1, sha: sha(m) })));
+    const [after] = await q<{ uid_validity: string }>(`SELECT uid_validity FROM mailboxes WHERE user_id = $1 AND name = 'INBOX'`, [userId]);
+    assert.equal(after.uid_validity, before.uid_validity);
+    const ids = await q<{ backend_id: string }>('SELECT backend_id FROM backend_messages WHERE account_id = $1 ORDER BY uid', [accountId]);
+    assert.deepEqual(ids.map((r) => r.backend_id), msgs.map((_, i) => `new${i}`));
+  });
+
   it('duplicate UIDLs, a vanished UIDL and one that reappears: no loss, no duplicate, UIDs never reused', async () => {
     const one = message('dup one');
     const two = message('dup two');
