@@ -434,14 +434,25 @@ export class AccountRunner {
           if (pending[i].folderId === folderId) batch.push(pending[i]);
         }
         const taken = new Set(batch);
+        const byId = new Map(batch.map((b) => [b.backendId, [b.contentId]]));
+        // Labels (Gmail): the same backend message in other folders has the same body, so
+        // one fetch serves every copy still waiting.
+        if (this.adapter?.capabilities.labels) {
+          for (const b of pending) {
+            const copies = byId.get(b.backendId);
+            if (copies && !taken.has(b)) {
+              copies.push(b.contentId);
+              taken.add(b);
+            }
+          }
+        }
         pending = pending.filter((b) => !taken.has(b));
-        const byId = new Map(batch.map((b) => [b.backendId, b]));
         const got: Array<{ contentId: string; raw: Buffer }> = [];
         await session.fetchRaw(
           folderId,
           batch.map((b) => b.backendId),
           async (id, raw) => {
-            got.push({ contentId: byId.get(id)!.contentId, raw });
+            for (const contentId of byId.get(id) ?? []) got.push({ contentId, raw });
           },
         );
         await stored(STORES_IN_FLIGHT - 1);

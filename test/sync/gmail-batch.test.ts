@@ -42,6 +42,9 @@ describe('Gmail: STORE on many messages is batched', function () {
       await new Promise((r) => setTimeout(r, 2000));
       return before >= 2 * N && gets() === before;
     }, 90000, 'bodies cached');
+    // Each message is in INBOX and All Mail (two shadow copies): one metadata get and one raw
+    // get for both.
+    assert.equal(gets(), 2 * N, 'metadata once and the body once per Gmail message');
   });
   after(async () => {
     await client?.logout().catch(() => undefined);
