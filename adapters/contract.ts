@@ -185,6 +185,12 @@ export interface BackendSession {
    * that would otherwise fetch what a snapshot does not need for them (called only then).
    */
   changes(folderId: string, cursor: string | null, knownIds?: () => Promise<ReadonlySet<string>>): Promise<ChangeSet>;
+  /**
+   * Optional: changes() is about to be asked for each of these folders (with these cursors);
+   * the adapter may fetch their first pages in fewer round trips (Graph: one $batch per 20
+   * folders) and answer those calls from what it got.
+   */
+  prefetchChanges?(folders: ReadonlyArray<{ folderId: string; cursor: string | null }>): Promise<void>;
   /** Raw MIME, byte-exact, one message at a time, in the order given. */
   fetchRaw(folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void>;
   /**

@@ -72,8 +72,11 @@ describe('Graph write-back and faults', function () {
     await eventually(async () => (await shadow(h, u, 'INBOX')).length === 2, 20000, 'synced');
     await idle(u);
     const mover = [...u.mailbox.messages.values()].find((m) => m.summary.subject === 'mover')!;
-    const bodyFetches = (): number => h.emu.requests.filter((r) => r.path.endsWith('/$value') || r.path.endsWith('/$batch')).length;
-    const fetchesBefore = bodyFetches();
+    const contentOf = async (): Promise<string> => {
+      const rows = (await h.server.memgate.database.dataSource.query('SELECT content_id FROM backend_messages WHERE account_id = $1 AND backend_id = $2', [u.accountId, mover.immutableId])) as Array<{ content_id: string }>;
+      return rows[0]?.content_id;
+    };
+    const contentBefore = await contentOf();
     const client = await imap(h, u);
     try {
       await client.mailboxOpen('INBOX');
@@ -91,7 +94,7 @@ describe('Graph write-back and faults', function () {
     assert.equal(arch.length, 1);
     assert.equal(arch[0].backendId, mover.immutableId);
     assert.deepEqual((await shadow(h, u, 'INBOX')).map((r) => r.uid), [2]);
-    assert.equal(bodyFetches(), fetchesBefore, 'the content moved with the message');
+    assert.equal(await contentOf(), contentBefore, 'the content (and its cached body) moved with the message');
   });
 
   it('client CREATE, APPEND and RENAME of a folder reach the backend', async () => {

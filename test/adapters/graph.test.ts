@@ -1,6 +1,7 @@
 // The Graph adapter end to end (issue 4): the emulator's mailbox behind a memgate, seen by
 // imapflow. Mail created in the emulator reaches an IDLE-ing client within the poll
-// interval; folders mirror with SPECIAL-USE; bodies are the backend's first copy.
+// interval; folders mirror with SPECIAL-USE; bodies are the backend's first copy; a poll's
+// deltas go in one $batch.
 import assert from 'node:assert/strict';
 import { mime } from '../emulators/graph/helpers';
 import { eventually } from '../sync/helpers';
@@ -53,6 +54,24 @@ describe('Graph adapter through IMAP', function () {
     } finally {
       await client.logout();
     }
+  });
+
+  it('a poll asks every folder for its changes in one $batch round trip', async () => {
+    const u = await graphUser(h, {}, (mb) => {
+      for (const name of ['One', 'Two', 'Three']) h.emu.state.createFolder(mb, mb.rootFolderId, name);
+    });
+    await eventually(async () => (await h.server.sync.account(u.accountId))?.state === 'idle', 20000, 'first sync');
+    const mine = (r: { path: string }): boolean => r.path.includes(encodeURIComponent(u.address));
+    const from = h.emu.requests.length;
+    const since = new Date();
+    await eventually(async () => (await h.server.sync.account(u.accountId))!.last_success_at! > since, 20000, 'a poll');
+    const during = h.emu.requests.slice(from);
+    assert.equal(during.filter((r) => mine(r) && r.path.endsWith('/messages/delta')).length, 0, 'no delta asked on its own');
+    assert.ok(during.some((r) => r.path === '/v1.0/$batch'), 'the deltas went in a batch');
+    // Changes still arrive that way.
+    const two = [...u.mailbox.folders.values()].find((f) => f.displayName === 'Two')!;
+    h.emu.state.deliver(u.mailbox, mime('in two'), { folder: two.id });
+    await eventually(async () => (await shadow(h, u, 'Two')).length === 1, 20000, 'arrived in Two');
   });
 
   it('new mail in the emulator reaches an IDLE-ing client within the poll interval', async () => {
