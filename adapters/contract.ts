@@ -238,6 +238,14 @@ export interface BackendAdapter {
   unsubscribe?(subscription: PushSubscription): Promise<void>;
   /** Releases held resources (timers, connection pools). */
   dispose?(): void;
+  /**
+   * The least time the backend allows between two sessions (POP3 LOGIN-DELAY, RFC 2449
+   * 6.5), as the last session announced it: the engine polls no more often. Absent or 0:
+   * no floor.
+   */
+  readonly minSessionIntervalSeconds?: number;
+  /** Milliseconds until the backend would accept a new session (0: now); see above. */
+  nextSessionInMs?(): number;
 }
 
 export interface PushRequest {

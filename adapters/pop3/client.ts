@@ -22,6 +22,8 @@ export interface Pop3Capabilities {
   names: Set<string>;
   /** LOGIN-DELAY seconds (RFC 2449 6.5), when announced. */
   loginDelay?: number;
+  /** LOGIN-DELAY n USER: the value may differ per user; CAPA after login tells (RFC 2449 6.5). */
+  loginDelayPerUser?: boolean;
 }
 
 interface Pending {
@@ -126,15 +128,19 @@ export class Pop3Client {
     const reply = await this.send('CAPA', true);
     const names = new Set<string>();
     let loginDelay: number | undefined;
+    let loginDelayPerUser = false;
     if (reply.ok && reply.body) {
       for (const line of reply.body.toString('latin1').split('\r\n')) {
         const [name, ...args] = line.trim().split(/\s+/);
         if (!name) continue;
         names.add(name.toUpperCase());
-        if (name.toUpperCase() === 'LOGIN-DELAY' && /^\d+$/.test(args[0] ?? '')) loginDelay = Number(args[0]);
+        if (name.toUpperCase() === 'LOGIN-DELAY' && /^\d+$/.test(args[0] ?? '')) {
+          loginDelay = Number(args[0]);
+          loginDelayPerUser = args[1]?.toUpperCase() === 'USER';
+        }
       }
     }
-    this.capabilities = { names, loginDelay };
+    this.capabilities = { names, loginDelay, loginDelayPerUser };
   }
 
   private async upgrade(opts: Pop3ConnectOptions): Promise<void> {
@@ -159,6 +165,8 @@ export class Pop3Client {
     if (!u.ok) throw loginError(u.text, this.capabilities);
     const p = await this.command(`PASS ${password}`);
     if (!p.ok) throw loginError(p.text, this.capabilities);
+    // RFC 2449 6.5: "LOGIN-DELAY n USER" before login; this user's own value comes after it.
+    if (this.capabilities.loginDelayPerUser) await this.capa();
   }
 
   /** UIDL listing in maildrop order: [message number, unique id]. */

@@ -220,6 +220,8 @@ export class Pop3Adapter implements BackendAdapter {
   readonly capabilities: BackendCapabilities;
   readonly stats: TrafficStats = { connections: 0, commands: 0, bytesIn: 0, bytesOut: 0 };
   readonly settings: Pop3Settings;
+  private loginDelaySeconds = 0;
+  private lastLoginAt: number | null = null;
 
   constructor(private readonly account: AdapterAccount) {
     this.settings = pop3Settings(account.settings);
@@ -240,6 +242,13 @@ export class Pop3Adapter implements BackendAdapter {
   }
 
   async connect(): Promise<BackendSession> {
+    // Logging in again within the server's LOGIN-DELAY would only be refused.
+    const wait = this.nextSessionInMs();
+    if (wait > 0) {
+      throw new AdapterError('unavailable', `the POP3 server allows one login every ${this.loginDelaySeconds} s (LOGIN-DELAY); the next in ${Math.ceil(wait / 1000)} s`, {
+        retryAfterSeconds: Math.ceil(wait / 1000),
+      });
+    }
     const client = await Pop3Client.connect({ ...this.settings, stats: this.stats });
     try {
       const { username, password } = this.account.credentials;
@@ -249,7 +258,21 @@ export class Pop3Adapter implements BackendAdapter {
       client.abort();
       throw err;
     }
+    // Taken after the server accepted the login, so never earlier than the server's own clock.
+    this.lastLoginAt = Date.now();
+    this.loginDelaySeconds = client.capabilities.loginDelay ?? 0;
     return new Pop3Session(client, this.settings);
+  }
+
+  /** The server's LOGIN-DELAY (RFC 2449 6.5) as the last login announced it; 0: none. */
+  get minSessionIntervalSeconds(): number {
+    return this.loginDelaySeconds;
+  }
+
+  /** Milliseconds until LOGIN-DELAY allows the next login (a second of margin); 0: now. */
+  nextSessionInMs(): number {
+    if (this.loginDelaySeconds <= 0 || this.lastLoginAt === null) return 0;
+    return Math.max(0, this.lastLoginAt + (this.loginDelaySeconds + 1) * 1000 - Date.now());
   }
 
   /** Logs in and lists once: a server without UIDL cannot be served (stable ids). */

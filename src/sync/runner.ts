@@ -107,7 +107,8 @@ export class AccountRunner {
 
   /** The account's poll interval; longer while push subscriptions are healthy. */
   private interval(row: BackendAccountRow): number {
-    const own = Number(row.settings.pollIntervalSeconds ?? this.options.defaultPollSeconds);
+    // At least the backend's least time between sessions (POP3 LOGIN-DELAY, RFC 2449 6.5).
+    const own = Math.max(Number(row.settings.pollIntervalSeconds ?? this.options.defaultPollSeconds), this.adapter?.minSessionIntervalSeconds ?? 0);
     return this.push?.healthy ? Math.max(own, this.push.pollSeconds) : own;
   }
 
@@ -142,7 +143,9 @@ export class AccountRunner {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.pollNow(), Math.max(0, delayMs));
+    // Never sooner than the backend accepts a session (POP3 LOGIN-DELAY): it would be refused.
+    const floor = this.adapter?.nextSessionInMs?.() ?? 0;
+    this.timer = setTimeout(() => void this.pollNow(), Math.max(0, delayMs, floor));
   }
 
   pollNow(): Promise<void> {
@@ -190,7 +193,8 @@ export class AccountRunner {
   /** A body wanted by a client now: served by the open session, or by a session of its own. */
   fetchOnDemand(folderId: string, backendId: string, contentId: string): Promise<Buffer> {
     if (!this.polling || this.stopped) {
-      return AccountRunner.fetchDetached(this.accountId, folderId, backendId, contentId, this.store, this.adapters, this.masterKey);
+      // Through this runner's adapter, so a backend's limits on sessions (LOGIN-DELAY) hold.
+      return AccountRunner.fetchDetached(this.accountId, folderId, backendId, contentId, this.store, this.adapters, this.masterKey, this.adapter ?? undefined);
     }
     return new Promise((resolve, reject) => this.demand.push({ folderId, backendId, contentId, resolve, reject }));
   }
@@ -204,12 +208,16 @@ export class AccountRunner {
     store: PgBackendSync,
     adapters: Readonly<Record<string, AdapterFactory>>,
     masterKey: Buffer,
+    shared?: BackendAdapter,
   ): Promise<Buffer> {
     const row = await store.account(accountId);
     if (!row) throw new AdapterError('gone', 'the account of this message was removed');
-    const adapter = adapterFor(row, adapters, masterKey, store);
+    const adapter = shared ?? adapterFor(row, adapters, masterKey, store);
+    const release = (): void => {
+      if (!shared) adapter.dispose?.();
+    };
     const session = await adapter.connect().catch((err: unknown) => {
-      adapter.dispose?.();
+      release();
       throw err;
     });
     try {
@@ -225,7 +233,7 @@ export class AccountRunner {
       session.abort();
       throw err;
     } finally {
-      adapter.dispose?.();
+      release();
     }
   }
 
@@ -297,7 +305,7 @@ export class AccountRunner {
       this.polling = false;
       // Whatever is still waiting gets a session of its own.
       for (const d of this.demand.splice(0)) {
-        AccountRunner.fetchDetached(this.accountId, d.folderId, d.backendId, d.contentId, this.store, this.adapters, this.masterKey).then(d.resolve, d.reject);
+        AccountRunner.fetchDetached(this.accountId, d.folderId, d.backendId, d.contentId, this.store, this.adapters, this.masterKey, this.adapter ?? undefined).then(d.resolve, d.reject);
       }
     }
   }

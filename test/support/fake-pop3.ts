@@ -32,7 +32,14 @@ export class FakePop3 {
     stallRetrAfter: null as number | null,
     /** UIDLs whose TOP answers a header RETR does not begin with (an extra field). */
     topDiffers: new Set<string>(),
+    /** Announce "LOGIN-DELAY n USER" before login and this value after it (RFC 2449 6.5). */
+    loginDelayUser: null as number | null,
+    /** Refuse a login sooner than the login delay after the last one with [LOGIN-DELAY]. */
+    enforceLoginDelay: false,
   };
+  /** When the last login was accepted (ms), and the logins refused as too soon. */
+  lastLoginAt = 0;
+  loginDelayRefusals = 0;
   /** Every command line received (PASS masked), for assertions about traffic. */
   readonly commands: string[] = [];
   sessions = 0;
@@ -106,7 +113,8 @@ export class FakePop3 {
         };
         if (cmd === 'CAPA') {
           const caps = ['TOP', 'USER', 'RESP-CODES', ...(this.faults.noUidl ? [] : ['UIDL']), ...(this.faults.pipelining ? ['PIPELINING'] : [])];
-          if (this.faults.loginDelay > 0) caps.push(`LOGIN-DELAY ${this.faults.loginDelay}`);
+          const perUser = this.faults.loginDelayUser;
+          if (this.faults.loginDelay > 0) caps.push(authed && perUser !== null ? `LOGIN-DELAY ${perUser}` : `LOGIN-DELAY ${this.faults.loginDelay}${perUser !== null ? ' USER' : ''}`);
           send('+OK capabilities');
           for (const c of caps) send(c);
           send('.');
@@ -114,9 +122,14 @@ export class FakePop3 {
           user = args.join(' ');
           send('+OK');
         } else if (cmd === 'PASS') {
+          const delayMs = (this.faults.loginDelayUser ?? this.faults.loginDelay) * 1000;
           if (this.faults.inUse) send('-ERR [IN-USE] maildrop locked');
           else if (user !== this.user || args.join(' ') !== this.password) send('-ERR [AUTH] invalid login');
-          else {
+          else if (this.faults.enforceLoginDelay && Date.now() - this.lastLoginAt < delayMs) {
+            this.loginDelayRefusals++;
+            send('-ERR [LOGIN-DELAY] wait before logging in again');
+          } else {
+            this.lastLoginAt = Date.now();
             authed = true;
             drop = [...this.messages];
             send('+OK logged in');
