@@ -29,6 +29,8 @@ export class MailboxLimiter {
   counted = 0;
   /** The most slots ever held at once, for tests. */
   peakInFlight = 0;
+  /** When a request first had to wait for room in the window (Date.now()), 0 never; for benchmarks. */
+  windowFullAt = 0;
 
   constructor(private readonly s: Pick<GraphSettings, 'maxConcurrent' | 'requestsPerWindow' | 'windowSeconds'>) {}
 
@@ -49,6 +51,7 @@ export class MailboxLimiter {
       const over = this.sent.length + places - this.s.requestsPerWindow;
       const wait = Math.max(this.pausedUntil - now, over > 0 ? this.sent[over - 1] - windowStart : 0);
       if (wait <= 0) break;
+      if (over > 0 && this.windowFullAt === 0) this.windowFullAt = now;
       await new Promise((r) => setTimeout(r, Math.min(wait + 1, 60_000)));
     }
     const now = Date.now();
