@@ -13,6 +13,15 @@ export interface Pop3ConnectOptions {
   security: 'tls' | 'starttls' | 'none';
   /** Accept a certificate that does not verify (test servers, self-signed). */
   insecure?: boolean;
+  /**
+   * PEM certificates to trust instead of the system's CAs: an ISP's own CA, or a
+   * self-signed server certificate itself. The host name is still checked.
+   */
+  caPem?: string;
+  /** Accept exactly the certificate with this SHA-256 fingerprint (hex, colons optional), whoever signed it. */
+  fingerprint256?: string;
+  /** The name the certificate must carry, when it is not `host` (a server reached by IP address). */
+  servername?: string;
   /** Milliseconds without any byte from the server before the session counts as stalled. */
   timeoutMs?: number;
   stats?: TrafficStats;
@@ -149,10 +158,25 @@ export class Pop3Client {
     plain.removeAllListeners('close');
     plain.removeAllListeners('error');
     plain.setTimeout(0);
+    const timeoutMs = opts.timeoutMs ?? 30000;
     const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
-      const s = tls.connect({ socket: plain, servername: net.isIP(opts.host) ? undefined : opts.host, rejectUnauthorized: !opts.insecure });
-      s.once('secureConnect', () => resolve(s));
-      s.once('error', (err) => reject(new AdapterError('unavailable', `TLS handshake failed: ${err.message}`, { cause: err })));
+      const s = tls.connect({ socket: plain, ...tlsOptions(opts) });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new AdapterError('unavailable', `TLS handshake after STLS did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
+      s.once('secureConnect', () => {
+        clearTimeout(timer);
+        const wrong = pinMismatch(s, opts);
+        if (wrong) {
+          s.destroy();
+          reject(wrong);
+        } else resolve(s);
+      });
+      s.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new AdapterError('unavailable', `TLS handshake failed: ${tlsHint(err)}`, { cause: err }));
+      });
     });
     this.socket = secure;
     this.attach(secure);
@@ -378,21 +402,56 @@ function parseListing(body: Buffer): Array<[number, string]> {
   return rows;
 }
 
+/**
+ * How the server's certificate is judged: by the system's CAs (default) or the given ones,
+ * with the host name (or `servername`) checked; by its fingerprint alone when one is
+ * pinned; not at all with `insecure`.
+ */
+function tlsOptions(opts: Pop3ConnectOptions): tls.ConnectionOptions {
+  const name = opts.servername ?? opts.host;
+  return {
+    // The identity checked is `name` (for STLS too, where the socket is already open).
+    host: opts.host,
+    servername: net.isIP(name) ? undefined : name,
+    rejectUnauthorized: !opts.insecure && !opts.fingerprint256,
+    ...(opts.caPem ? { ca: opts.caPem } : {}),
+    checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(name, cert),
+  };
+}
+
+/** With a pinned fingerprint: an error unless the server's certificate is that one. */
+function pinMismatch(socket: tls.TLSSocket, opts: Pop3ConnectOptions): AdapterError | null {
+  if (!opts.fingerprint256 || opts.insecure) return null;
+  const norm = (s: string) => s.replace(/:/g, '').toUpperCase();
+  const got = socket.getPeerCertificate().fingerprint256 ?? '';
+  if (norm(got) === norm(opts.fingerprint256)) return null;
+  return new AdapterError('unavailable', `the POP3 server's certificate (SHA-256 ${got}) is not the pinned one`);
+}
+
+/** A certificate that does not verify: say how an operator makes it verify. */
+function tlsHint(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  const certificate = typeof code === 'string' && /CERT|SELF_SIGNED|HOSTNAME|ALTNAME|ISSUER/.test(code);
+  return certificate ? `${err.message} (trust its CA with --ca-file, pin it with --tls-fingerprint, or name it with --tls-servername)` : err.message;
+}
+
 function openSocket(opts: Pop3ConnectOptions, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       socket.destroy();
-      reject(new AdapterError('unavailable', `cannot connect to ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
+      reject(err instanceof AdapterError ? err : new AdapterError('unavailable', `cannot connect to ${opts.host}:${opts.port}: ${tlsHint(err)}`, { cause: err }));
     };
     const socket: net.Socket =
       opts.security === 'tls'
-        ? tls.connect({ host: opts.host, port: opts.port, servername: net.isIP(opts.host) ? undefined : opts.host, rejectUnauthorized: !opts.insecure }, () => done())
+        ? tls.connect({ host: opts.host, port: opts.port, ...tlsOptions(opts) }, () => done())
         : net.connect({ host: opts.host, port: opts.port }, () => done());
     const timer = setTimeout(() => onError(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
     const done = () => {
       clearTimeout(timer);
       socket.off('error', onErr);
-      resolve(socket);
+      const wrong = socket instanceof tls.TLSSocket ? pinMismatch(socket, opts) : null;
+      if (wrong) onError(wrong);
+      else resolve(socket);
     };
     const onErr = (err: Error) => {
       clearTimeout(timer);

@@ -23,7 +23,14 @@ export interface Pop3Settings {
   host: string;
   port: number;
   security: 'tls' | 'starttls' | 'none';
+  /** Accept any certificate (tests only: the connection can then be intercepted). */
   insecure?: boolean;
+  /** PEM certificates trusted instead of the system's CAs (the ISP's CA, or a self-signed server certificate). */
+  caPem?: string;
+  /** SHA-256 fingerprint of the one certificate accepted, whoever signed it. */
+  tlsFingerprint?: string;
+  /** The name the certificate must carry when it is not `host`. */
+  tlsServername?: string;
   pollIntervalSeconds?: number;
   /** EXPUNGE in INBOX deletes at the server (DELE + QUIT); otherwise it only hides. */
   deleteOnExpunge?: boolean;
@@ -37,11 +44,17 @@ export function pop3Settings(raw: Record<string, unknown>): Pop3Settings {
   if (typeof host !== 'string' || host === '') throw new AdapterError('unsupported', 'POP3 account has no host');
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new AdapterError('unsupported', 'POP3 account has no valid port');
   if (security !== 'tls' && security !== 'starttls' && security !== 'none') throw new AdapterError('unsupported', 'POP3 account security must be tls, starttls or none');
+  if (raw.tlsFingerprint !== undefined && (typeof raw.tlsFingerprint !== 'string' || !/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(raw.tlsFingerprint))) {
+    throw new AdapterError('unsupported', 'tlsFingerprint must be a SHA-256 fingerprint (64 hex digits, colons allowed)');
+  }
   return {
     host,
     port,
     security,
     insecure: raw.insecure === true,
+    caPem: typeof raw.caPem === 'string' ? raw.caPem : undefined,
+    tlsFingerprint: typeof raw.tlsFingerprint === 'string' ? raw.tlsFingerprint : undefined,
+    tlsServername: typeof raw.tlsServername === 'string' ? raw.tlsServername : undefined,
     pollIntervalSeconds: typeof raw.pollIntervalSeconds === 'number' ? raw.pollIntervalSeconds : undefined,
     deleteOnExpunge: raw.deleteOnExpunge === true,
     timeoutMs: typeof raw.timeoutMs === 'number' ? raw.timeoutMs : undefined,
@@ -249,7 +262,8 @@ export class Pop3Adapter implements BackendAdapter {
         retryAfterSeconds: Math.ceil(wait / 1000),
       });
     }
-    const client = await Pop3Client.connect({ ...this.settings, stats: this.stats });
+    const s = this.settings;
+    const client = await Pop3Client.connect({ ...s, fingerprint256: s.tlsFingerprint, servername: s.tlsServername, stats: this.stats });
     try {
       const { username, password } = this.account.credentials;
       if (typeof username !== 'string' || typeof password !== 'string') throw new AdapterError('auth', 'POP3 account has no username/password');

@@ -1,5 +1,6 @@
 // `memgate account add|list|status|remove`: backend accounts of gateway users.
 import type { Command } from 'commander';
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
 import { openDatabase } from '../store/database';
@@ -44,6 +45,8 @@ interface AddOptions extends GmailAddOptions, GraphAddOptions {
   tls?: boolean;
   starttls?: boolean;
   insecure?: boolean;
+  tlsFingerprint?: string;
+  tlsServername?: string;
   pollInterval: string;
   deleteOnExpunge?: boolean;
 }
@@ -83,7 +86,9 @@ export function accountCommands(program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .option('--tls', 'implicit TLS (pop3s)')
     .option('--starttls', 'upgrade with STLS')
-    .option('--insecure', 'accept a server certificate that does not verify')
+    .option('--insecure', 'accept any server certificate (tests only: the connection can be intercepted)')
+    .option('--tls-fingerprint <sha256>', 'pop3: accept exactly the certificate with this SHA-256 fingerprint (a self-signed server)')
+    .option('--tls-servername <name>', 'pop3: the name the certificate must carry when it is not --host (a server reached by IP address)')
     .option('--poll-interval <interval>', 'how often to poll, e.g. 60s, 5m', '60s')
     .option('--delete-on-expunge', 'EXPUNGE in INBOX deletes the message at the server (DELE)')
     .option('--label <label>', 'folder prefix for a secondary account (default: the primary account)')
@@ -104,7 +109,7 @@ export function accountCommands(program: Command): void {
     .option('--device-code', 'graph: delegated sign-in with the device-code flow (prints a code and a URL, waits)')
     .option('--graph-url <url>', 'graph: Graph base URL (default https://graph.microsoft.com)')
     .option('--login-url <url>', 'graph: login base URL (default https://login.microsoftonline.com)')
-    .option('--ca-file <file>', 'graph: extra CA certificate (PEM) to trust for those URLs')
+    .option('--ca-file <file>', 'CA certificates (PEM) to trust instead of the system ones (pop3: the ISP\'s CA or the server\'s own self-signed certificate; graph: for those URLs)')
     .action(async (user: string, kind: string, opts: AddOptions) => {
       if (kind === 'gmail') return addGmailAccount(user, opts, parseInterval(opts.pollInterval), withSync);
       if (kind === 'graph') return addGraphAccount(user, opts, parseInterval(opts.pollInterval), withSync);
@@ -114,6 +119,9 @@ export function accountCommands(program: Command): void {
       if (!opts.passwordStdin) throw new Error('give the password on standard input with --password-stdin');
       if (opts.tls && opts.starttls) throw new Error('choose one of --tls and --starttls');
       const security = opts.tls ? 'tls' : opts.starttls ? 'starttls' : 'none';
+      if (security === 'none' && (opts.caFile || opts.tlsFingerprint || opts.tlsServername || opts.insecure)) {
+        throw new Error('certificate options need --tls or --starttls');
+      }
       const port = Number(opts.port ?? (security === 'tls' ? 995 : 110));
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port: ${opts.port}`);
       const password = await readStdin();
@@ -124,6 +132,9 @@ export function accountCommands(program: Command): void {
         security,
         username: opts.username,
         insecure: opts.insecure === true,
+        ...(opts.caFile ? { caPem: fs.readFileSync(opts.caFile, 'utf8') } : {}),
+        ...(opts.tlsFingerprint ? { tlsFingerprint: opts.tlsFingerprint } : {}),
+        ...(opts.tlsServername ? { tlsServername: opts.tlsServername } : {}),
         pollIntervalSeconds: parseInterval(opts.pollInterval),
         deleteOnExpunge: opts.deleteOnExpunge === true,
       };

@@ -17,12 +17,19 @@ export interface DovecotOptions {
   extraConfig?: string;
   /** Milliseconds to wait for both greetings. Default 20000. */
   startTimeoutMs?: number;
+  /**
+   * TLS with this certificate and key (PEM): STLS on the POP3 port and implicit TLS on
+   * `pop3sPort`. Default: no TLS.
+   */
+  tls?: { cert: string; key: string };
 }
 
 export interface DovecotInstance {
   host: '127.0.0.1';
   imapPort: number;
   pop3Port: number;
+  /** POP3 over implicit TLS (pop3s) when started with `tls`; 0 otherwise. */
+  pop3sPort: number;
   /** The temporary folder holding config, users, logs, state and mail. */
   dir: string;
   /** Users and passwords this instance accepts. */
@@ -189,14 +196,15 @@ function greeting(port: number, prefix: string, timeoutMs: number): Promise<bool
 // --- config ---------------------------------------------------------------------------
 
 function configText(dir: string, ids: Identities, imapPort: number, pop3Port: number,
-  extra: string): string {
+  extra: string, pop3sPort = 0): string {
+  const ssl = pop3sPort > 0 ? `ssl = yes\nssl_cert = <${dir}/tls.crt\nssl_key = <${dir}/tls.key` : 'ssl = no';
   return `# written by memgate's test harness (test/support/dovecot.ts)
 base_dir = ${dir}/run
 state_dir = ${dir}/state
 instance_name = memgate-test-${path.basename(dir)}
 protocols = imap pop3
 listen = 127.0.0.1
-ssl = no
+${ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = ${dir}/dovecot.log
@@ -247,7 +255,8 @@ service pop3-login {
     port = ${pop3Port}
   }
   inet_listener pop3s {
-    port = 0
+    address = 127.0.0.1
+    port = ${pop3sPort}
   }
 }
 service anvil {
@@ -391,10 +400,19 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
   let child: ChildProcess | undefined;
   let imapPort = 0;
   let pop3Port = 0;
+  let pop3sPort = 0;
+  if (opts.tls) {
+    await fsp.writeFile(path.join(dir, 'tls.crt'), opts.tls.cert);
+    await fsp.writeFile(path.join(dir, 'tls.key'), opts.tls.key, { mode: 0o600 });
+  }
   for (let attempt = 1; attempt <= 5 && !child; attempt++) {
     [imapPort, pop3Port] = await twoFreePorts();
+    if (opts.tls) {
+      do pop3sPort = await freePort();
+      while (pop3sPort === imapPort || pop3sPort === pop3Port);
+    }
     await fsp.writeFile(path.join(dir, 'dovecot.conf'),
-      configText(dir, ids, imapPort, pop3Port, opts.extraConfig ?? ''));
+      configText(dir, ids, imapPort, pop3Port, opts.extraConfig ?? '', pop3sPort));
     await fsp.rm(path.join(dir, 'run', 'master.pid'), { force: true });
     const result = await attemptStart(binary, dir, imapPort, pop3Port, opts.startTimeoutMs ?? 20000);
     if (result.ok) child = result.child;
@@ -414,6 +432,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     host: '127.0.0.1',
     imapPort,
     pop3Port,
+    pop3sPort,
     dir,
     users,
     mailDir,
