@@ -97,6 +97,30 @@ describe('sync faults (POP3)', function () {
     assert.equal(s.failures, 0);
   });
 
+  it('a server that stalls (no greeting, or no answer to RETR): degraded as stalled, cached mail served, then recovers', async () => {
+    const msgs = [message('s1'), message('s2')];
+    msgs.forEach((m, i) => fake.add(`u${i}`, m));
+    const { user, accountId, userId } = await newAccount();
+    await synced(accountId, userId, 2);
+    fake.faults.stallGreeting = true;
+    await eventually(async () => /stalled/.test((await state(accountId)).reason ?? ''), 20000, 'stalled at the greeting');
+    assert.equal((await state(accountId)).state, 'degraded');
+    const c = await RawClient.connect(server.port);
+    await c.command('l', `LOGIN ${user} imap-pass`);
+    await c.command('s', 'SELECT INBOX');
+    assert.match(await c.command('f', 'UID FETCH 1:* BODY.PEEK[HEADER.FIELDS (SUBJECT)]'), /Subject: s1[\s\S]*Subject: s2[\s\S]*^f OK/m);
+    // Greets again, but a new message's RETR never gets an answer.
+    fake.faults.stallGreeting = false;
+    fake.faults.stallRetr = true;
+    fake.add('u2', message('s3'));
+    await eventually(async () => (await inbox(userId)).length === 3, 20000, 'new message listed');
+    await eventually(async () => /stalled/.test((await state(accountId)).reason ?? '') && (await state(accountId)).failures > 0, 20000, 'stalled in RETR');
+    fake.faults.stallRetr = false;
+    await synced(accountId, userId, 3);
+    assert.deepEqual(await inbox(userId), [...msgs, fake.messages[2].raw].map((m, i) => ({ uid: i + 1, sha: sha(m) })));
+    c.close();
+  });
+
   it('a poll with nothing new costs CAPA, USER, PASS, UIDL and QUIT (the cursor is the UIDL digest)', async () => {
     fake.add('u1', message('only'));
     const { accountId, userId } = await newAccount();
