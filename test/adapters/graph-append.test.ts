@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { LAST_VERB } from '../../adapters/graph/mapping';
 import { eventually } from '../sync/helpers';
-import { graphUser, imap, queued, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
+import { accountIdle, graphUser, imap, onePoll, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
 
 const SENT = [
   'From: Alice <alice@contoso.com>',
@@ -51,9 +51,7 @@ describe('Graph APPEND', function () {
     await h?.stop();
   });
 
-  const idle = async (u: GraphUser): Promise<void> => {
-    await eventually(async () => (await h.server.sync.account(u.accountId))?.state === 'idle' && (await queued(h, u)) === 0, 20000, 'account idle, queue empty');
-  };
+  const idle = (u: GraphUser): Promise<void> => accountIdle(h, u);
 
   it('a message appended without \\Draft is not a draft at Exchange; the client keeps its bytes, no duplicate', async () => {
     const u = await graphUser(h);
@@ -89,8 +87,7 @@ describe('Graph APPEND', function () {
       const before = await shadow(h, u, 'Sent');
       assert.equal(before.length, 1);
       assert.equal(before[0].backendId, m.immutableId, 'the Exchange message is bound to the client UID');
-      const polled = new Date();
-      await eventually(async () => (await h.server.sync.account(u.accountId))!.last_success_at! > polled, 20000, 'a poll');
+      await onePoll(h, u);
       assert.deepEqual(await shadow(h, u, 'Sent'), before, 'the echo changes nothing');
       await client.mailboxOpen('Sent');
       const [got] = await client.fetchAll('1:*', { uid: true, source: true, size: true, flags: true });

@@ -7,7 +7,7 @@ import { ICON_INDEX, LAST_VERB, LAST_VERB_TIME, MEMGATE_FLAGS } from '../../adap
 import { mime } from '../emulators/graph/helpers';
 import type { MessageRecord } from '../emulators/graph/state';
 import { eventually } from '../sync/helpers';
-import { graphUser, imap, queued, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
+import { accountIdle, graphUser, imap, onePoll, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
 
 const prop = (m: MessageRecord, id: string): string | undefined => m.extended.get(id.toLowerCase())?.value;
 
@@ -21,9 +21,7 @@ describe('Graph \\Answered and $Forwarded', function () {
     await h?.stop();
   });
 
-  const idle = async (u: GraphUser): Promise<void> => {
-    await eventually(async () => (await h.server.sync.account(u.accountId))?.state === 'idle' && (await queued(h, u)) === 0, 20000, 'account idle, queue empty');
-  };
+  const idle = (u: GraphUser): Promise<void> => accountIdle(h, u);
   const flagsOf = async (u: GraphUser, uid: number): Promise<Set<string>> => new Set((await shadow(h, u, 'INBOX')).find((r) => r.uid === uid)?.flags ?? []);
 
   it('client \\Answered and $Forwarded are written as Outlook writes them, both kept, removal written too', async () => {
@@ -48,8 +46,7 @@ describe('Graph \\Answered and $Forwarded', function () {
       assert.ok(!msg.categories.some((c) => c.startsWith('$')), 'no $-keyword became a category');
       await idle(u);
       // The echo and later polls keep all of them; $Junk lives in the shadow store only.
-      const polledAfter = new Date();
-      await eventually(async () => (await h.server.sync.account(u.accountId))!.last_success_at! > polledAfter, 20000, 'a poll');
+      await onePoll(h, u);
       assert.deepEqual(await flagsOf(u, 1), new Set(['\\Answered', '$Forwarded', '$Junk']));
 
       await client.messageFlagsRemove('1', ['\\Answered']);

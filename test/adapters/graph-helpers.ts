@@ -5,7 +5,7 @@ import { ImapFlow } from 'imapflow';
 import { encryptCredentials, loadMasterKey } from '../../src/sync/credentials';
 import { DEFAULT_CLIENT, startGraphEmulator, type GraphEmulator, type GraphEmulatorOptions } from '../emulators/graph/server';
 import type { Mailbox as EmuMailbox } from '../emulators/graph/state';
-import { startSyncServer, type SyncServer } from '../sync/helpers';
+import { eventually, startSyncServer, type SyncServer } from '../sync/helpers';
 
 export interface GraphHarness {
   server: SyncServer;
@@ -90,6 +90,20 @@ export async function shadow(h: GraphHarness, u: GraphUser, mailbox: string): Pr
     [u.userId, mailbox],
   );
   return (rows as Array<{ uid: number; backend_id: string | null; flags: string[] }>).map((r) => ({ uid: r.uid, backendId: r.backend_id, flags: r.flags }));
+}
+
+/** The account synced, nothing left in its write-back queue. */
+export async function accountIdle(h: GraphHarness, u: GraphUser): Promise<void> {
+  await eventually(async () => (await h.server.sync.account(u.accountId))?.state === 'idle' && (await queued(h, u)) === 0, 20000, 'account idle, queue empty');
+}
+
+/** One more complete poll after now. */
+export async function onePoll(h: GraphHarness, u: Pick<GraphUser, 'accountId'>): Promise<void> {
+  const since = new Date();
+  await eventually(async () => {
+    const a = await h.server.sync.account(u.accountId);
+    return a?.last_success_at && a.last_success_at > since && a.state === 'idle';
+  }, 20000, 'a poll');
 }
 
 export async function queued(h: GraphHarness, u: GraphUser): Promise<number> {

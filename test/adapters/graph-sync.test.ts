@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mime } from '../emulators/graph/helpers';
 import { eventually, startSyncServer } from '../sync/helpers';
-import { graphUser, imap, queued, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
+import { accountIdle, graphUser, imap, onePoll, queued, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
 
 describe('Graph write-back and faults', function () {
   this.timeout(90000);
@@ -19,17 +19,8 @@ describe('Graph write-back and faults', function () {
   });
   afterEach(() => h.emu.faults.clear());
 
-  const idle = async (u: GraphUser): Promise<void> => {
-    await eventually(async () => (await h.server.sync.account(u.accountId))?.state === 'idle' && (await queued(h, u)) === 0, 20000, 'account idle, queue empty');
-  };
-  /** One more complete poll after now. */
-  const polled = async (u: GraphUser): Promise<void> => {
-    const since = new Date();
-    await eventually(async () => {
-      const a = await h.server.sync.account(u.accountId);
-      return a?.last_success_at && a.last_success_at > since && a.state === 'idle';
-    }, 20000, 'a poll');
-  };
+  const idle = (u: GraphUser): Promise<void> => accountIdle(h, u);
+  const polled = (u: GraphUser): Promise<void> => onePoll(h, u);
   const modseqs = async (u: GraphUser): Promise<Map<string, string>> => {
     const rows = (await h.server.memgate.database.dataSource.query('SELECT name, highest_modseq FROM mailboxes WHERE user_id = $1', [u.userId])) as Array<{ name: string; highest_modseq: string }>;
     return new Map(rows.map((r) => [r.name, r.highest_modseq]));
