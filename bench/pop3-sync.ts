@@ -1,7 +1,9 @@
 // POP3 sync benchmark (issue 3) against a private Dovecot POP3 server:
 //  1. a plain RETR loop over the maildrop (one connection, RETR 1..N, no pipelining): the baseline;
+//     and the same loop pipelined 8 deep, as memgate's sessions run it;
 //  2. memgate's first sync of the same maildrop: when every message is listed (visible to
-//     IMAP), when the newest 50 are readable, when every body is cached (messages/s);
+//     IMAP), when the newest 50 have their header (TOP: ENVELOPE and header fields answered),
+//     when the newest 50 are readable, when every body is cached (messages/s);
 //  3. a poll with nothing new: wall time of the engine's poll, POP3 commands and bytes.
 // Usage: npm run build && node dist/bench/pop3-sync.js   (BENCH_POP3_N, default 10000)
 import { performance } from 'node:perf_hooks';
@@ -48,17 +50,30 @@ async function main(): Promise<void> {
     const s = (performance.now() - t0) / 1000;
     console.log(`plain RETR loop: ${n} messages in ${s.toFixed(2)} s = ${(n / s).toFixed(0)} msg/s`);
   }
+  // 1b. the same, pipelined as memgate's sessions are (8 RETRs in flight): the POP3 side's own ceiling
+  {
+    const t0 = performance.now();
+    const c = await Pop3Client.connect({ host: '127.0.0.1', port: dovecot.pop3Port, security: 'none' });
+    await c.login('bench', 'bench-pass');
+    const numbers = (await c.uidl()).map((u) => u.n);
+    await c.retrMany(numbers, async () => undefined);
+    await c.quit();
+    const s = (performance.now() - t0) / 1000;
+    console.log(`pipelined RETR loop: ${numbers.length} messages in ${s.toFixed(2)} s = ${(numbers.length / s).toFixed(0)} msg/s`);
+  }
 
   // 2. memgate first sync
   const server = await startSyncServer({ sync: { bodyBatch: 200, leaseSeconds: 30 } });
   try {
     const user = await server.memgate.store.createUser('bench', 'imap-pass');
     const q = <T>(sql: string, params: unknown[] = []): Promise<T[]> => server.memgate.database.dataSource.query(sql, params);
-    const count = async (cachedOnly: boolean, newest = 0): Promise<number> => {
+    /** Listed messages (the newest `newest`), those with a cached body, or with at least their header. */
+    const count = async (cachedOnly: boolean | 'header', newest = 0): Promise<number> => {
+      const where = cachedOnly === 'header' ? 'WHERE x.raw OR x.header' : cachedOnly ? 'WHERE x.raw' : '';
       const [r] = await q<{ n: string }>(
-        `SELECT count(*) AS n FROM (SELECT c.raw FROM mailbox_messages mm JOIN mailboxes m ON m.id = mm.mailbox_id
+        `SELECT count(*) AS n FROM (SELECT c.raw IS NOT NULL AS raw, c.header IS NOT NULL AS header FROM mailbox_messages mm JOIN mailboxes m ON m.id = mm.mailbox_id
            JOIN message_contents c ON c.id = mm.content_id WHERE m.user_id = $1 AND m.name = 'INBOX'
-           ORDER BY mm.uid DESC ${newest > 0 ? `LIMIT ${newest}` : ''}) x ${cachedOnly ? 'WHERE x.raw IS NOT NULL' : ''}`,
+           ORDER BY mm.uid DESC ${newest > 0 ? `LIMIT ${newest}` : ''}) x ${where}`,
         [user.id],
       );
       return Number(r.n);
@@ -71,10 +86,12 @@ async function main(): Promise<void> {
       { pollIntervalSeconds: 3600, timeoutMs: 30000 },
     );
     const listed = await until(async () => (await count(false)) === N);
+    const headers = await until(async () => (await count('header', 50)) === 50);
     const newest = await until(async () => (await count(true, 50)) === 50);
     const all = await until(async () => (await count(true)) === N);
     const syncS = (all - t0) / 1000;
     console.log(`memgate first sync: all ${N} listed (visible) after ${((listed - t0) / 1000).toFixed(2)} s,` +
+      ` newest 50 with their header (ENVELOPE, header fields) after ${((headers - t0) / 1000).toFixed(2)} s,` +
       ` newest 50 readable after ${((newest - t0) / 1000).toFixed(2)} s, all bodies cached after ${syncS.toFixed(2)} s = ${(N / syncS).toFixed(0)} msg/s`);
 
     // 3. polls with nothing new: the engine's whole poll, and its POP3 part alone
