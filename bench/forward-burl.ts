@@ -35,6 +35,10 @@ import { SmtpConn } from './lib/smtp-conn';
 const ATTACHMENT_MB = Number(process.env.BENCH_ATTACHMENT_MB ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 20);
 const SUBMISSIONS = Number(process.env.BENCH_SUBMISSIONS ?? 2000);
+/** memgate settings (JSON, configSchema keys), e.g. {"outboxConcurrency": 16}. */
+const SETTINGS = JSON.parse(process.env.BENCH_SETTINGS ?? '{}') as Record<string, unknown>;
+/** More smtpRelay settings of the sending account (JSON), e.g. {"maxConnections": 8}. */
+const RELAY = JSON.parse(process.env.BENCH_RELAY ?? '{}') as Record<string, unknown>;
 const USER = 'bench';
 const PASSWORD = 'bench-pass';
 const FROM = 'bench@example.org';
@@ -247,9 +251,10 @@ const kb = (n: number): string => (n < 10_000 ? `${n} B` : `${(n / 1024).toFixed
 async function main(): Promise<void> {
   console.log(machineInfo());
   const sink = await startRelaySink(false);
-  const m = await forkMemgate([[USER, PASSWORD]]);
+  const m = await forkMemgate([[USER, PASSWORD]], { settings: SETTINGS });
+  console.log(`memgate settings ${JSON.stringify(SETTINGS)}, relay settings ${JSON.stringify(RELAY)} (defaults: outboxConcurrency 8, maxConnections 4, maxMessages 100)`);
   try {
-    await m.setupSending(USER, [FROM], sink.port);
+    await m.setupSending(USER, [FROM], sink.port, RELAY);
     const orig = original();
     const imap = await ImapConn.connect(m.port);
     await imap.login(USER, PASSWORD);
@@ -295,7 +300,7 @@ async function main(): Promise<void> {
     await submissions(m, sink, 'smtp-server relay, 100 ms greeting pause');
     const prompt = await startRelaySink(true);
     try {
-      await m.setupSending(USER, [FROM], prompt.port);
+      await m.setupSending(USER, [FROM], prompt.port, RELAY);
       await submissions(m, prompt, 'smtp-server relay without the greeting pause');
     } finally {
       await prompt.close();

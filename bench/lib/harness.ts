@@ -16,8 +16,8 @@ export interface ForkedMemgate {
   profileStop(file: string): Promise<void>;
   /** Writes a heap snapshot (after gc) into `file`; resolves with its path. */
   snapshot(file: string): Promise<string>;
-  /** Lets `user` send as `addresses` through an SMTP relay on loopback `relayPort`. */
-  setupSending(user: string, addresses: string[], relayPort: number): Promise<void>;
+  /** Lets `user` send as `addresses` through an SMTP relay on loopback `relayPort` (`relay`: more smtpRelay settings). */
+  setupSending(user: string, addresses: string[], relayPort: number, relay?: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -26,6 +26,8 @@ export interface ForkOptions {
   databaseUrl?: string;
   /** Give the users a cheap password hash (many logins; login cost not measured). */
   fastLogin?: boolean;
+  /** memgate settings (configSchema keys, e.g. outboxConcurrency). */
+  settings?: Record<string, unknown>;
 }
 
 /**
@@ -83,8 +85,8 @@ export async function forkMemgate(users: Array<[string, string]>, options: ForkO
       await request({ type: 'profile', action: 'stop', path: file }, 'profile');
     },
     snapshot: async (file) => (await request<{ path: string }>({ type: 'snapshot', path: file }, 'snapshot', 600_000)).path,
-    async setupSending(user, addresses, relayPort) {
-      await request({ type: 'sending', user, addresses, relayPort }, 'sending');
+    async setupSending(user, addresses, relayPort, relay) {
+      await request({ type: 'sending', user, addresses, relayPort, relay }, 'sending');
     },
     async stop() {
       if (child.exitCode !== null) return;

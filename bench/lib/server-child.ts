@@ -2,9 +2,9 @@
 // client's work neither steals the server's event loop nor shows in its memory figures.
 // It starts the test server (fresh database on the embedded PostgreSQL), creates the
 // users asked for, and answers the parent over IPC:
-//   -> { type: 'start', users: [[name, password], ...], databaseUrl?, fastLogin? }
+//   -> { type: 'start', users: [[name, password], ...], databaseUrl?, fastLogin?, settings? }
 //                                                          <- { type: 'ready', port, submissionPort, databaseUrl }
-//   -> { type: 'sending', user, addresses, relayPort }     <- { type: 'sending' }
+//   -> { type: 'sending', user, addresses, relayPort, relay? } <- { type: 'sending' }
 //   -> { type: 'memory', gc: boolean }                     <- { type: 'memory', usage, sessions }
 //   -> { type: 'snapshot', path }                         <- { type: 'snapshot', path } (after gc)
 //   -> { type: 'profile', action: 'start' }               <- { type: 'profile' }   CPU profiler on
@@ -29,11 +29,11 @@ export interface MemoryReport {
 }
 
 type Request =
-  | { type: 'start'; users: Array<[string, string]>; databaseUrl?: string; fastLogin?: boolean }
+  | { type: 'start'; users: Array<[string, string]>; databaseUrl?: string; fastLogin?: boolean; settings?: Record<string, unknown> }
   | { type: 'memory'; gc: boolean }
   | { type: 'snapshot'; path: string }
   | { type: 'profile'; action: 'start' } | { type: 'profile'; action: 'stop'; path: string }
-  | { type: 'sending'; user: string; addresses: string[]; relayPort: number }
+  | { type: 'sending'; user: string; addresses: string[]; relayPort: number; relay?: Record<string, unknown> }
   | { type: 'stop' };
 
 let server: TestServer | null = null;
@@ -106,7 +106,7 @@ process.on('message', (msg: Request) => {
     try {
       if (msg.type === 'start') {
         // With databaseUrl: one more memgate process on the database of another (scale-out).
-        server = await startTestServer({ databaseUrl: msg.databaseUrl });
+        server = await startTestServer({ databaseUrl: msg.databaseUrl, settings: msg.settings });
         for (const [name, password] of msg.users) {
           await server.addUser(name, password);
           if (msg.fastLogin) await cheapenPassword(server, name, password);
@@ -118,7 +118,7 @@ process.on('message', (msg: Request) => {
         if (!user) throw new Error(`no user ${msg.user}`);
         await new PgSendingAccounts(server!.memgate.database.dataSource).updateSubmissionSettings(user.id, {
           addresses: msg.addresses,
-          smtpRelay: { host: '127.0.0.1', port: msg.relayPort },
+          smtpRelay: { host: '127.0.0.1', port: msg.relayPort, ...msg.relay },
         });
         send({ type: 'sending' });
       } else if (msg.type === 'memory') {
