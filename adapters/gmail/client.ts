@@ -165,12 +165,14 @@ export class GmailClient {
   async call<T>(method: GmailMethod, run: (signal: AbortSignal) => Promise<{ data: T }>, signal: AbortSignal, units: number = GMAIL_UNITS[method]): Promise<T> {
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
-      await this.budget.take(units, signal);
+      const booking = await this.budget.take(units, signal);
       this.stats.commands++;
       try {
         const res = await run(signal);
+        this.budget.settle(booking);
         return res.data;
       } catch (err) {
+        this.budget.settle(booking);
         if (signal.aborted) throw new AdapterError('unavailable', 'Gmail session ended', { cause: err });
         if (!renewed && this.settings.serviceAccountEmail && (err as HttpishError).response?.status === 401) {
           // The JWT client keeps its token until its own idea of expiry, also through its

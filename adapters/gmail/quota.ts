@@ -53,6 +53,12 @@ export const REAL_CLOCK: Clock = {
     }),
 };
 
+/** Units booked for one call; its time moves to the call's end when it is settled. */
+export interface QuotaBooking {
+  at: number;
+  readonly units: number;
+}
+
 /** A sliding 60 s window of spent units for one Gmail user. */
 export class QuotaBudget {
   private spent: Array<{ at: number; units: number }> = [];
@@ -86,17 +92,36 @@ export class QuotaBudget {
     return Math.max(1, this.spent[this.spent.length - 1]!.at + WINDOW_MS - now);
   }
 
-  /** Waits until `units` fit under the ceiling, then books them. */
-  async take(units: number, signal?: AbortSignal): Promise<void> {
+  /** Waits until `units` fit under the ceiling, then books them (settle() when the call ends). */
+  async take(units: number, signal?: AbortSignal): Promise<QuotaBooking> {
     for (;;) {
       const wait = this.waitFor(units);
       if (wait === 0) break;
       this.totals.waitedMs += wait;
       await this.clock.sleep(wait, signal);
     }
-    this.spent.push({ at: this.clock.now(), units });
+    const booking = { at: this.clock.now(), units };
+    this.spent.push(booking);
     this.totals.units += units;
     this.totals.calls++;
+    return booking;
+  }
+
+  /**
+   * The call ended: Gmail charged it somewhere between its start and now (a batch charges
+   * its calls one by one), so its units leave the window counted from now. Counted from
+   * the start they would leave before Gmail's, and the next calls would be refused.
+   */
+  settle(booking: QuotaBooking): void {
+    booking.at = Math.max(booking.at, this.clock.now());
+    // Kept in time order for prune(): this entry moves behind any booked while it ran.
+    const i = this.spent.indexOf(booking);
+    if (i >= 0 && i < this.spent.length - 1) {
+      this.spent.splice(i, 1);
+      let j = this.spent.length;
+      while (j > 0 && this.spent[j - 1]!.at > booking.at) j--;
+      this.spent.splice(j, 0, booking);
+    }
   }
 
   /** Google refused with 429: nobody calls for this user before `ms` from now. */

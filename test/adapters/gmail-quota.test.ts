@@ -4,6 +4,7 @@
 // retry; the adapter pauses the user until then instead of guessing, and the sync finishes
 // with nothing lost. Time is virtual, shared by the emulator and the adapter.
 import assert from 'node:assert/strict';
+import { QuotaBudget } from '../../adapters/gmail/quota';
 import { gmailFixture, GMAIL_USER, mime, VirtualClock, type GmailFixture } from '../support/gmail';
 
 describe('Gmail adapter: a per-user ceiling lower than configured', function () {
@@ -13,6 +14,17 @@ describe('Gmail adapter: a per-user ceiling lower than configured', function () 
     await fx?.emu.stop();
     if (fx) assert.deepEqual(fx.emu.state.violations, []);
     fx = undefined;
+  });
+
+  it('units count from the end of the call that spent them (Gmail charges a batch as it runs)', async () => {
+    const clock = new VirtualClock();
+    const budget = new QuotaBudget(10, clock);
+    const t0 = clock.now();
+    const booking = await budget.take(10);
+    clock.t += 5_000; // a batch that ran for 5 s
+    budget.settle(booking);
+    await budget.take(5);
+    assert.equal(clock.now() - t0, 65_000, 'the units left the window 60 s after the call ended');
   });
 
   for (const status of [429, 403] as const) {
