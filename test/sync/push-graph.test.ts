@@ -2,6 +2,7 @@
 // Graph adapter makes in the emulator (one per folder), seen by an IDLE-ing imapflow client.
 // Accounts poll once an hour here, so a message that shows up at once came by push.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { mime } from '../emulators/graph/helpers';
 import { startGraphEmulator } from '../emulators/graph/server';
@@ -181,6 +182,42 @@ describe('Graph push through memgate (emulator subscriptions)', function () {
       await eventually(() => listings().length >= 2, 20000, 'full polls again');
     } finally {
       h.emu.faults.clear();
+    }
+  });
+
+  it('a restarted memgate carries on with the stored subscriptions instead of making new ones', async () => {
+    // A fixed port, so that the public URL stays the same across the restart.
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as net.AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const push = { port, publicUrl: `http://127.0.0.1:${port}` };
+    let first: SyncServer | null = await startSyncServer({ push });
+    const { databaseUrl, dataDir } = first;
+    let second: SyncServer | null = null;
+    try {
+      const u = await graphUser({ ...h, server: first }, HOUR);
+      const before = await subscribed(first, u.accountId, true);
+      const creates = () => h.emu.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/subscriptions')).length;
+      await first.stop();
+      first = null;
+      const made = creates();
+      second = await startSyncServer({ databaseUrl, dataDir, push });
+      const server = second;
+      await eventually(async () => (await server.sync.account(u.accountId))?.lease_owner === server.memgate.sync.owner, 20000, 'the account taken over');
+      const arrivals = await idling(u, server);
+      h.emu.state.deliver(u.mailbox, mime('after the restart'));
+      await arrivals.waitFor('after the restart');
+      await quiet(() => h.emu.requests.length);
+      assert.equal(creates(), made, 'no subscription made again');
+      const after = await pushRows(server, u.accountId);
+      assert.deepEqual(after.map((r) => r.remoteId).sort(), before.map((r) => r.remoteId).sort());
+    } finally {
+      for (const c of clients.splice(0)) await c.logout().catch(() => undefined);
+      await first?.stop();
+      await second?.stop();
     }
   });
 

@@ -1,7 +1,13 @@
 // The push listener over real HTTP with bad and odd input (no backend, a store stand-in):
 // every request gets a status, nothing crashes it; plus the Graph notification verifier.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { configSchema } from '../../src/config/schema';
+import { ensureCertificate, readCertificate } from '../../src/tls/certificate';
 import { parseNotifications } from '../../adapters/graph/push';
 import type { PushRow } from '../../src/store/push-subscriptions';
 import { MAX_PUSH_BODY, pubsubAddress, startPushListener, type ListeningPush } from '../../src/push/server';
@@ -137,6 +143,45 @@ describe('push listener (HTTP input)', function () {
     const bad = await raw(listener.port, `POST /push/${TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n`);
     assert.match(bad, /^HTTP\/1\.1 400/);
     assert.equal((await fetch(`${listener.localUrl}/push/health`)).status, 200);
+  });
+});
+
+describe('push listener over TLS, push settings', () => {
+  it('serves https with the certificate it is given (MEMGATE_PUSH_TLS)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgate-push-tls-'));
+    const tls = readCertificate(await ensureCertificate(dir));
+    const listener = await startPushListener(
+      { store: { byToken: async () => row(), byRemoteId: async () => [], queueDelivery: async () => undefined }, deliver: () => true, pubsubToken: null, tls, log: { info() {}, warn() {}, debug() {} } },
+      { host: '127.0.0.1', port: 0 },
+    );
+    try {
+      assert.match(listener.localUrl, /^https:\/\//);
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = https.request(`${listener.localUrl}/push/${TOKEN}?validationToken=hello%20there`, { method: 'POST', ca: tls.cert }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.deepEqual(answer, { status: 200, body: 'hello there' });
+    } finally {
+      await listener.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('validates the settings', () => {
+    const parse = (extra: Record<string, unknown>) => configSchema.safeParse({ dataDir: '/tmp/x', ...extra });
+    assert.equal(parse({}).data?.pushPort, 0);
+    assert.equal(parse({}).data?.pushPublicUrl, undefined);
+    assert.equal(parse({}).data?.pushPollSeconds, 900);
+    assert.ok(parse({ pushPublicUrl: 'https://gw.example.com/memgate' }).success);
+    assert.ok(!parse({ pushPublicUrl: 'ftp://gw.example.com' }).success);
+    assert.ok(!parse({ pushPublicUrl: 'https://gw.example.com/?a=b' }).success);
+    assert.ok(!parse({ pushPubsubToken: 'short' }).success);
+    assert.ok(!parse({ pushPort: 70000 }).success);
   });
 });
 
