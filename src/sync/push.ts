@@ -134,6 +134,8 @@ export class PushKeeper {
       return;
     }
     const wanted = adapter.capabilities.pushScope === 'folder' ? await this.host.folderIds() : [''];
+    // No folders known (yet): nothing to watch, and nothing to end on a transient answer.
+    if (wanted.length === 0) return;
     const wantedSet = new Set(wanted);
     for (const row of rows) {
       if (wantedSet.has(row.folderId) || this.stopped) continue;
