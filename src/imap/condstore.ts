@@ -18,11 +18,16 @@ export function enableCondstore(session: Session): void {
 
 /** Expunges the client must hear of: `* n EXPUNGE` each, or one VANISHED once QRESYNC is on (3.2.10). */
 export function sendExpunged(session: Session, seqs: readonly number[], uids: readonly number[]): void {
-  if (session.qresync) {
-    if (uids.length > 0) session.send(`* VANISHED ${formatRanges(toRanges([...uids].sort((a, b) => a - b)))}`);
-    return;
-  }
-  for (const seq of seqs) session.send(`* ${seq} EXPUNGE`);
+  const text = expungedText(session, seqs, uids);
+  if (text) session.write([text]);
+}
+
+/** The same as response text (CRLF-terminated lines; empty when there is nothing to say). */
+export function expungedText(session: Session, seqs: readonly number[], uids: readonly number[]): string {
+  if (session.qresync) return uids.length > 0 ? `* VANISHED ${formatRanges(toRanges([...uids].sort((a, b) => a - b)))}\r\n` : '';
+  let text = '';
+  for (const seq of seqs) text += `* ${seq} EXPUNGE\r\n`;
+  return text;
 }
 
 /**
@@ -91,7 +96,9 @@ export async function vanishedEarlier(
 ): Promise<Array<[number, number]>> {
   if (ranges.length === 0) return [];
   const logged = await session.ctx.store.expungedSince(session.user!.id, sel.id, since, match ? null : ranges);
-  const inRanges = logged.uids.filter((uid) => within(ranges, uid));
+  // The log is read after the view: a UID the view still holds was expunged since, and is
+  // announced (VANISHED) when the view catches up, not as EARLIER beside a FETCH of it.
+  const inRanges = logged.uids.filter((uid) => within(ranges, uid) && sel.message(uid) === undefined);
   if (logged.complete) return toRanges(inRanges);
   let proven = 0;
   if (match) {

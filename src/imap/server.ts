@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import zlib from 'node:zlib';
 import { Session, type Transport } from './session';
 import type { ImapContext } from './context';
+import { MailboxViews } from './mailbox-view';
 
 export interface ImapServerOptions {
   host: string;
@@ -145,6 +146,7 @@ function isLoopback(address: string): boolean {
 
 export async function startImapServer(ctx: ImapContext, opts: ImapServerOptions): Promise<ListeningImap> {
   const live = new Set<Session>();
+  const views = new MailboxViews(ctx.store, ctx.bus, ctx.log);
   const secureContext = ctx.tls ? tls.createSecureContext(ctx.tls) : undefined;
 
   const attach = (socket: net.Socket): void => {
@@ -160,7 +162,7 @@ export async function startImapServer(ctx: ImapContext, opts: ImapServerOptions)
       }
     };
     const transport = new SocketTransport(socket, ctx, onData, secureContext);
-    session = new Session(ctx, transport);
+    session = new Session(ctx, transport, views);
     live.add(session);
     const timeout = (): void => {
       session.send('* BYE Autologout: idle for too long');

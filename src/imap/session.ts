@@ -2,15 +2,15 @@
 // the typed table one at a time, responses out, and store events turned into untagged
 // updates at the moments the RFC allows.
 import type { User } from '../core/ports';
-import type { StoreEvent } from '../core/events';
 import { MemgateError } from '../core/errors';
 import { CommandReader, tagOf, type ReaderEvent } from './wire/reader';
 import { Parser } from './wire/parser';
 import { serialize, type WireValue } from './wire/encode';
 import { capabilities } from './capabilities';
-import { SelectedMailbox } from './selected';
+import type { SelectedMailbox } from './selected';
 import { COMMANDS, type CommandResult } from './commands';
 import type { ImapContext } from './context';
+import type { MailboxViews } from './mailbox-view';
 import { announceUpdates } from './updates';
 
 export type SessionState = 'notAuthenticated' | 'authenticated' | 'selected' | 'logout';
@@ -33,32 +33,57 @@ export interface Transport {
 
 type Continuation = (line: Buffer) => void;
 
+/** ENABLEd extensions (RFC 5161), as bits: one small object per session, not a Set. */
+export class EnabledExtensions {
+  private bits = 0;
+
+  private static bit(name: string): number {
+    const i = ENABLE_NAMES.indexOf(name);
+    return i < 0 ? 0 : 1 << i;
+  }
+
+  has(name: string): boolean {
+    return (this.bits & EnabledExtensions.bit(name)) !== 0;
+  }
+
+  /** Only the names in ENABLEABLE (src/imap/capabilities.ts) are kept. */
+  add(name: string): void {
+    this.bits |= EnabledExtensions.bit(name);
+  }
+
+  clear(): void {
+    this.bits = 0;
+  }
+}
+
+const ENABLE_NAMES = ['IMAP4REV2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC'];
+
 export class Session {
   state: SessionState = 'notAuthenticated';
   user: User | null = null;
   selected: SelectedMailbox | null = null;
   /** ENABLEd extensions (upper case). */
-  readonly enabled = new Set<string>();
+  readonly enabled = new EnabledExtensions();
   authFailures = 0;
-  /** Set when a store event touched the selected mailbox: catch up at the next chance. */
+  /** Set by commands that poll (NOOP, CHECK, APPEND here): read the store at the command's end. */
   dirty = false;
-  /** Receives the next client line instead of the dispatcher (IDLE's DONE, SASL responses). */
+  /** Receives the next client line instead of the dispatcher (SASL responses). */
   continuation: Continuation | null = null;
   /** Set while IDLE runs: push updates as soon as they happen. */
   idling = false;
-  /** The mailbox a SELECT/EXAMINE is loading: an event for it meanwhile is not lost. */
-  opening: string | null = null;
-  private openingTouched = false;
+  /** The tag of the running IDLE: the next line from the client ends it (RFC 2177). */
+  private idleTag: string | null = null;
 
   private reader: CommandReader;
   private readonly queue: ReaderEvent[] = [];
   private running = false;
-  private unsubscribe: (() => void) | null = null;
   private closed = false;
 
   constructor(
     readonly ctx: ImapContext,
     readonly transport: Transport,
+    /** The process's shared mailbox views (src/imap/mailbox-view.ts). */
+    readonly views: MailboxViews,
   ) {
     this.reader = new CommandReader(ctx.limits);
   }
@@ -141,10 +166,37 @@ export class Session {
           this.rejected(event);
           continue;
         }
-        if (event.kind === 'command') await this.dispatch(event.bytes);
+        if (event.kind !== 'command') continue;
+        if (this.idleTag !== null) await this.endIdle(this.idleTag, event.bytes);
+        else await this.dispatch(event.bytes);
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  /**
+   * IDLE is a state, not a command in progress: while it lasts, nothing of the session waits
+   * on a promise (no suspended handler per idle connection); the next line ends it.
+   */
+  startIdle(tag: string): void {
+    this.send('+ idling');
+    this.idleTag = tag;
+    this.idling = true;
+  }
+
+  private async endIdle(tag: string, line: Buffer): Promise<void> {
+    this.idleTag = null;
+    this.idling = false;
+    if (line.toString('latin1').trim().toUpperCase() !== 'DONE') {
+      this.tagged(tag, 'BAD', null, 'Expected DONE to end IDLE');
+      return;
+    }
+    try {
+      await this.afterCommand(false);
+      if (!this.closed) this.tagged(tag, 'OK', null, 'IDLE terminated');
+    } catch (err) {
+      if (!this.closed) this.replyError(tag, 'IDLE', err);
     }
   }
 
@@ -193,7 +245,7 @@ export class Session {
       const args: unknown = command.parse(parser, this);
       const result: CommandResult | void = await command.handle(this, args, tag);
       if (this.closed || result?.answered) return;
-      await this.afterCommand(command.blocksExpunge === true);
+      if (!command.defersUpdates) await this.afterCommand(command.blocksExpunge === true);
       this.tagged(tag, 'OK', result?.code ?? null, result?.text ?? `${name} completed`);
     } catch (err) {
       if (this.closed) return;
@@ -218,38 +270,33 @@ export class Session {
 
   /** Untagged updates owed to the client after a command (RFC 9051 7.4.1). */
   private async afterCommand(blocksExpunge: boolean): Promise<void> {
-    if (this.selected && this.dirty) await this.catchUp(!blocksExpunge);
+    const sel = this.selected;
+    if (sel && (this.dirty || !sel.current || sel.shared.stale)) await this.catchUp(!blocksExpunge, this.dirty);
     // RFC 7162 3.2: MODSEQs sent while expunges wait must not let the client skip them.
     if (blocksExpunge && this.condstore && this.selected?.holdsExpunges) {
       this.send(`* OK [HIGHESTMODSEQ ${this.selected.reportableModseq()}] Expunges pending`);
     }
   }
 
-  private catchUpChain: Promise<void> = Promise.resolve();
-
   /**
-   * Pulls changes of the selected mailbox from the store and announces them. Catch-ups run
-   * one after another: two overlapping ones could announce EXISTS out of order.
+   * Announces what changed in the selected mailbox. With `poll`, the shared view first reads
+   * the store (a refresh that starts now), else it waits only for refreshes that store events
+   * started (this session's own changes among them). The announcing itself never waits, so
+   * two catch-ups can never interleave their responses.
    */
-  catchUp(allowExpunge: boolean): Promise<void> {
-    const run = this.catchUpChain.then(() => this.catchUpNow(allowExpunge));
-    this.catchUpChain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async catchUpNow(allowExpunge: boolean): Promise<void> {
+  async catchUp(allowExpunge: boolean, poll = true): Promise<void> {
     const sel = this.selected;
     if (!sel || !this.user) return;
     this.dirty = false;
-    const before = sel.lastUid();
-    const delta = await this.ctx.store.mailboxDelta(this.user.id, sel.id, sel.highestModseq, before);
-    if (this.selected !== sel) return;
-    const updates = sel.apply(delta, allowExpunge);
-    if (sel.lastUid() > before && !sel.readOnly) {
-      const end = sel.lastUid() + 1;
-      sel.markRecent(await this.ctx.store.claimRecent(this.user.id, sel.id, end), end);
-    }
-    announceUpdates(this, updates);
+    if (poll) await sel.shared.sync();
+    else await sel.shared.settle();
+    if (this.selected !== sel || this.closed) return;
+    announceUpdates(this, sel.catchUp(allowExpunge));
+  }
+
+  /** The shared view of the selected mailbox has a new snapshot: IDLE tells the client now. */
+  snapshotChanged(sel: SelectedMailbox): void {
+    if (this.idling && this.selected === sel && !this.closed) announceUpdates(this, sel.catchUp(true));
   }
 
   /** Untagged response or any line; CRLF appended. */
@@ -272,47 +319,50 @@ export class Session {
     if (!this.closed) this.transport.write(chunks);
   }
 
-  /** Logged in: watch the user's store events. */
+  /** Logged in. */
   loggedIn(user: User): void {
     this.user = user;
     this.state = 'authenticated';
     this.authFailures = 0;
     // Authenticated sessions may stay quiet far longer (IDLE: at least 30 minutes).
     this.transport.setInactivityTimeout(this.ctx.limits.idleTimeoutMs);
-    this.unsubscribe = this.ctx.bus.subscribe(user.id, (event) => this.onStoreEvent(event));
   }
 
   /**
    * UNAUTHENTICATE (RFC 8437 3): back to the not-authenticated state as on a fresh
-   * connection (no mailbox, nothing ENABLEd, no store events); TLS and COMPRESS stay.
+   * connection (no mailbox, nothing ENABLEd); TLS and COMPRESS stay.
    */
   unauthenticate(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-    this.selected = null;
+    this.select(null);
     this.user = null;
     this.state = 'notAuthenticated';
     this.enabled.clear();
     this.dirty = false;
   }
 
-  private onStoreEvent(event: StoreEvent): void {
-    if (!('mailboxId' in event)) return;
-    if (this.opening !== null && event.mailboxId === this.opening) this.openingTouched = true;
-    if (!this.selected || event.mailboxId !== this.selected.id) return;
-    this.dirty = true;
-    if (this.idling) {
-      this.catchUp(true).catch((err: unknown) => this.ctx.log.warn({ err }, 'IDLE catch-up failed'));
-    }
-  }
-
+  /**
+   * Makes `mailbox` the selected one (it holds a reference on its shared view, which this
+   * session now owns) or leaves the selected state; the previous view is let go.
+   */
   select(mailbox: SelectedMailbox | null): void {
+    if (this.closed && mailbox) {
+      // A SELECT that finished after the connection closed.
+      this.views.release(mailbox.shared);
+      return;
+    }
+    const previous = this.selected;
+    if (previous && previous !== mailbox) {
+      previous.owner = null;
+      previous.shared.watchers.delete(previous);
+      this.views.release(previous.shared);
+    }
     this.selected = mailbox;
     this.state = mailbox ? 'selected' : this.user ? 'authenticated' : 'notAuthenticated';
-    // A change that arrived while SELECT loaded the mailbox is caught up after it.
-    this.dirty = mailbox !== null && this.openingTouched && mailbox.id === this.opening;
-    this.opening = null;
-    this.openingTouched = false;
+    this.dirty = false;
+    if (mailbox && mailbox !== previous) {
+      mailbox.owner = this;
+      mailbox.shared.watchers.add(mailbox);
+    }
   }
 
   /** Ends the session: BYE already sent by the caller where the RFC wants one. */
@@ -323,8 +373,12 @@ export class Session {
     const waiting = this.continuation;
     this.continuation = null;
     waiting?.(Buffer.alloc(0));
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.idleTag = null;
+    this.idling = false;
+    if (this.selected) {
+      this.select(null);
+      this.state = 'logout';
+    }
     this.transport.close();
   }
 

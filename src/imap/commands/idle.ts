@@ -1,4 +1,6 @@
-// IDLE (RFC 2177, RFC 9051 6.3.13): updates pushed as they happen until DONE.
+// IDLE (RFC 2177, RFC 9051 6.3.13): updates pushed as they happen until DONE. The session
+// holds the IDLE state itself (Session.startIdle), so an idle connection keeps no handler
+// waiting on a promise; DONE is answered by the session.
 import { AUTHENTICATED, command, noArgs } from './types';
 
 export default command({
@@ -7,18 +9,8 @@ export default command({
   parse: noArgs,
   async handle(session, _args, tag) {
     await session.catchUp(true);
-    session.send('+ idling');
-    session.idling = true;
-    const line = await new Promise<Buffer>((resolve) => {
-      session.continuation = resolve;
-    });
-    session.continuation = null;
-    session.idling = false;
     if (session.isClosed) return { answered: true };
-    if (line.toString('latin1').trim().toUpperCase() !== 'DONE') {
-      session.tagged(tag, 'BAD', null, 'Expected DONE to end IDLE');
-      return { answered: true };
-    }
-    return { text: 'IDLE terminated' };
+    session.startIdle(tag);
+    return { answered: true };
   },
 });

@@ -108,9 +108,29 @@ async function open(session: Session, args: SelectArgs, readOnly: boolean) {
   const mailbox = await session.ctx.store.getMailbox(userId, args.name);
   if (!mailbox) throw new NotFoundError(`Mailbox does not exist: ${args.name}`);
   if (mailbox.noSelect) throw noSelectError(args.name);
-  session.opening = mailbox.id;
-  const messages = await session.ctx.store.listMessages(userId, mailbox.id);
-  const sel = new SelectedMailbox(mailbox, messages, readOnly);
+  // The process's shared view of the mailbox, brought up to date (loaded, if it is the first).
+  const shared = session.views.acquire(userId, mailbox);
+  let sel: SelectedMailbox;
+  try {
+    await shared.sync();
+    sel = new SelectedMailbox(mailbox, shared, readOnly);
+  } catch (err) {
+    session.views.release(shared);
+    throw err;
+  }
+  try {
+    return await announce(session, args, sel);
+  } catch (err) {
+    // Not selected after all: let the view go (select() took it over otherwise).
+    if (session.selected !== sel) session.views.release(shared);
+    throw err;
+  }
+}
+
+async function announce(session: Session, args: SelectArgs, sel: SelectedMailbox) {
+  const userId = session.user!.id;
+  const mailbox = sel.mailbox;
+  const readOnly = sel.readOnly;
   sel.showRecent = !session.rev2;
   // \Recent: SELECT claims the messages no session has seen; EXAMINE only looks.
   const firstRecent = readOnly
@@ -120,7 +140,7 @@ async function open(session: Session, args: SelectArgs, readOnly: boolean) {
     const uids = sel.allUids();
     if (firstRecent < uids.length) sel.markRecent(uids[Math.max(0, firstRecent)], sel.lastUid() + 1);
   } else {
-    // Claim only up to what this view holds: a message that arrived after listMessages is
+    // Claim only up to what this view holds: a message that arrived after it was read is
     // claimed (or not) by the catch-up that brings it.
     const end = sel.lastUid() + 1;
     sel.markRecent(await session.ctx.store.claimRecent(userId, mailbox.id, end), end);
@@ -138,7 +158,7 @@ async function open(session: Session, args: SelectArgs, readOnly: boolean) {
   session.send(`* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid`);
   session.send(`* OK [UIDNEXT ${sel.uidNext}] Predicted next UID`);
   if (!session.rev2) {
-    const firstUnseen = messages.findIndex((m) => !m.flags.includes('\\Seen'));
+    const firstUnseen = sel.allUids().findIndex((uid) => !sel.message(uid)!.flags.includes('\\Seen'));
     if (firstUnseen >= 0) session.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
   }
   // One of HIGHESTMODSEQ / NOMODSEQ on every SELECT (RFC 7162 3.1.2.1); memgate always has modseqs.
@@ -166,6 +186,7 @@ export const select = command<SelectArgs>({
   states: AUTHENTICATED,
   parse,
   handle: (session, args) => open(session, args, false),
+  defersUpdates: true,
 });
 
 export const examine = command<SelectArgs>({
@@ -173,4 +194,5 @@ export const examine = command<SelectArgs>({
   states: AUTHENTICATED,
   parse,
   handle: (session, args) => open(session, args, true),
+  defersUpdates: true,
 });

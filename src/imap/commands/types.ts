@@ -21,6 +21,12 @@ export interface Command<A> {
    * responses (RFC 9051 7.4.1): the session then holds expunges back.
    */
   blocksExpunge?: boolean;
+  /**
+   * No untagged updates at the end of this command (SELECT, EXAMINE): the client has just
+   * been given the mailbox as it was read, and clients (imaptest among them) take EXISTS
+   * there as final until the tagged OK. Changes meanwhile come with the next command.
+   */
+  defersUpdates?: boolean;
 }
 
 export const ANY_STATE = ['notAuthenticated', 'authenticated', 'selected'] as const;
