@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 import { Session, type Transport } from './session';
 import type { ImapContext } from './context';
 import { MailboxViews } from './mailbox-view';
+import { InactivityWheel, type Watched } from './inactivity';
 
 export interface ImapServerOptions {
   host: string;
@@ -24,44 +25,108 @@ export interface ListeningImap {
   close(): Promise<void>;
 }
 
-class SocketTransport implements Transport {
+/** What every connection of one listener shares (one reference per connection instead of several). */
+interface Host {
+  ctx: ImapContext;
+  views: MailboxViews;
+  wheel: InactivityWheel;
+  live: Set<Session>;
+  secureContext: tls.SecureContext | undefined;
+}
+
+/** The transport of a socket, kept on the socket itself: the listeners below are shared by all. */
+const OWNER = Symbol('memgate.imap.transport');
+type Owned = net.Socket & { [OWNER]?: SocketTransport };
+
+function onSocketData(this: Owned, chunk: Buffer): void {
+  this[OWNER]?.received(chunk);
+}
+
+function onSocketError(this: Owned, err: Error): void {
+  this[OWNER]?.host.ctx.log.debug({ err }, 'IMAP socket error');
+}
+
+function onSocketClose(this: Owned): void {
+  this[OWNER]?.closed();
+}
+
+class SocketTransport implements Transport, Watched {
   tlsActive: boolean;
-  readonly loopback: boolean;
-  readonly remoteAddress: string;
+  session!: Session;
   /** Set once COMPRESS=DEFLATE is active: responses go through it. */
   private deflate: zlib.DeflateRaw | null = null;
   private flushScheduled = false;
+  /** The socket as accepted: 'close' stays on it after STARTTLS. */
+  private readonly accepted: net.Socket;
+  // Inactivity (src/imap/inactivity.ts): any read or write counts as activity.
+  lastActive: number;
+  timeoutMs: number;
+  wheelSlot = 0;
 
   constructor(
     private socket: net.Socket,
-    private readonly ctx: ImapContext,
-    private readonly onData: (chunk: Buffer) => void,
-    private readonly secureContext: tls.SecureContext | undefined,
+    readonly host: Host,
   ) {
     this.tlsActive = socket instanceof tls.TLSSocket;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.loopback = isLoopback(this.remoteAddress);
     this.accepted = socket;
+    this.lastActive = host.wheel.now;
+    this.timeoutMs = host.ctx.limits.preauthTimeoutMs;
+    (socket as Owned)[OWNER] = this;
   }
 
-  /** The socket as accepted: its inactivity timer (and handler) stays on it after STARTTLS. */
-  private readonly accepted: net.Socket;
+  get remoteAddress(): string {
+    return this.accepted.remoteAddress ?? '';
+  }
+
+  get loopback(): boolean {
+    return isLoopback(this.remoteAddress);
+  }
+
+  received(chunk: Buffer): void {
+    this.lastActive = this.host.wheel.now;
+    try {
+      this.session.onData(chunk);
+    } catch (err) {
+      this.host.ctx.log.error({ err }, 'IMAP session failed while reading');
+      this.session.send('* BYE Internal error');
+      this.session.close();
+    }
+  }
+
+  /** The inactivity limit passed. */
+  expired(): void {
+    this.session.send('* BYE Autologout: idle for too long');
+    this.session.close();
+  }
+
+  closed(): void {
+    this.host.wheel.unwatch(this);
+    this.host.live.delete(this.session);
+    this.session.close();
+  }
 
   setInactivityTimeout(ms: number): void {
-    this.accepted.setTimeout(ms);
+    this.timeoutMs = ms;
+    this.host.wheel.watch(this);
   }
 
   write(chunks: Array<string | Buffer>): void {
-    if (this.socket.destroyed) return;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    this.lastActive = this.host.wheel.now;
     if (this.deflate) {
       for (const c of chunks) this.deflate.write(c);
       this.scheduleFlush();
       return;
     }
+    if (chunks.length === 1) {
+      socket.write(chunks[0]);
+      return;
+    }
     // One writev for a whole response instead of a syscall per chunk (TCP_NODELAY is on).
-    this.socket.cork();
-    for (const c of chunks) this.socket.write(c);
-    this.socket.uncork();
+    socket.cork();
+    for (const c of chunks) socket.write(c);
+    socket.uncork();
   }
 
   get compressionActive(): boolean {
@@ -79,18 +144,18 @@ class SocketTransport implements Transport {
     const socket = this.socket;
     const inflate = zlib.createInflateRaw();
     const deflate = zlib.createDeflateRaw();
-    socket.removeListener('data', this.onData);
+    socket.removeListener('data', onSocketData);
     socket.on('data', (chunk: Buffer) => inflate.write(chunk));
-    inflate.on('data', this.onData);
+    inflate.on('data', (chunk: Buffer) => this.received(chunk));
     inflate.on('error', (err) => {
-      this.ctx.log.debug({ err }, 'IMAP COMPRESS: undecodable input');
+      this.host.ctx.log.debug({ err }, 'IMAP COMPRESS: undecodable input');
       socket.destroy();
     });
     deflate.on('data', (chunk: Buffer) => {
       if (!socket.destroyed) socket.write(chunk);
     });
     deflate.on('error', (err) => {
-      this.ctx.log.warn({ err }, 'IMAP COMPRESS: deflate failed');
+      this.host.ctx.log.warn({ err }, 'IMAP COMPRESS: deflate failed');
       socket.destroy();
     });
     socket.once('close', () => {
@@ -117,19 +182,21 @@ class SocketTransport implements Transport {
   async startTls(): Promise<void> {
     const plain = this.socket;
     plain.removeAllListeners('data');
-    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.secureContext });
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.host.secureContext });
     await new Promise<void>((resolve, reject) => {
       secure.once('secure', () => resolve());
       secure.once('error', reject);
     });
     secure.removeAllListeners('error');
     secure.on('error', () => secure.destroy());
-    secure.on('data', this.onData);
+    (secure as Owned)[OWNER] = this;
+    secure.on('data', onSocketData);
     this.socket = secure;
     this.tlsActive = true;
   }
 
   close(): void {
+    this.host.wheel.unwatch(this);
     const deflate = this.deflate;
     if (deflate && !deflate.destroyed) {
       // The last responses (BYE, LOGOUT's OK) leave the compressor before the socket ends.
@@ -146,35 +213,24 @@ function isLoopback(address: string): boolean {
 
 export async function startImapServer(ctx: ImapContext, opts: ImapServerOptions): Promise<ListeningImap> {
   const live = new Set<Session>();
-  const views = new MailboxViews(ctx.store, ctx.bus, ctx.log);
-  const secureContext = ctx.tls ? tls.createSecureContext(ctx.tls) : undefined;
+  const host: Host = {
+    ctx,
+    views: new MailboxViews(ctx.store, ctx.bus, ctx.log),
+    wheel: new InactivityWheel(),
+    live,
+    secureContext: ctx.tls ? tls.createSecureContext(ctx.tls) : undefined,
+  };
 
   const attach = (socket: net.Socket): void => {
     socket.setNoDelay(true);
-    let session: Session;
-    const onData = (chunk: Buffer): void => {
-      try {
-        session.onData(chunk);
-      } catch (err) {
-        ctx.log.error({ err }, 'IMAP session failed while reading');
-        session.send('* BYE Internal error');
-        session.close();
-      }
-    };
-    const transport = new SocketTransport(socket, ctx, onData, secureContext);
-    session = new Session(ctx, transport, views);
+    const transport = new SocketTransport(socket, host);
+    const session = new Session(ctx, transport, host.views);
+    transport.session = session;
     live.add(session);
-    const timeout = (): void => {
-      session.send('* BYE Autologout: idle for too long');
-      session.close();
-    };
-    socket.setTimeout(ctx.limits.preauthTimeoutMs, timeout);
-    socket.on('data', onData);
-    socket.on('error', (err) => ctx.log.debug({ err }, 'IMAP socket error'));
-    socket.on('close', () => {
-      live.delete(session);
-      session.close();
-    });
+    host.wheel.watch(transport);
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
     session.greet();
   };
 
