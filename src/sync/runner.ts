@@ -23,8 +23,10 @@ const INBOX_FOLDER = 'INBOX';
 /** A cursor backend's poll stops caching bodies after this long and polls again soon. */
 const FILL_BUDGET_MS = 10_000;
 /**
- * Body batches being stored while the next is fetched. Two: the database compresses each
- * body (TOAST), and two transactions let it use two cores for that.
+ * Body batches being stored while the next is fetched. The database's TOAST compression
+ * of the bodies is the first sync's limit; two transactions let a database with more cores
+ * compress two batches at once (on the 2-core bench machine one, two and three measured
+ * alike or worse, bench/RESULTS.md).
  */
 const STORES_IN_FLIGHT = 2;
 /** Headers fetched ahead of bodies are stored this many at a time (newest first). */
