@@ -3,20 +3,9 @@
 // retry-after the sync engine honours, refreshes tokens before they expire, and reports a
 // revoked grant as needing new credentials. Time is virtual (shared with the emulator).
 import assert from 'node:assert/strict';
-import { AdapterError } from '../../adapters/contract';
 import { ALL_MAIL, GmailAdapter } from '../../adapters/gmail';
 import { QuotaBudget } from '../../adapters/gmail/quota';
-import { gmailAccountCredentials, gmailAccountSettings, gmailFixture, GMAIL_USER, mime, VirtualClock, type GmailFixture } from '../support/gmail';
-
-async function adapterError(p: Promise<unknown>): Promise<AdapterError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AdapterError, `expected an AdapterError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a failure');
-}
+import { adapterError, gmailAccountCredentials, gmailAccountSettings, gmailFixture, GMAIL_USER, mime, VirtualClock, type GmailFixture } from '../support/gmail';
 
 describe('Gmail adapter: quota and OAuth', function () {
   this.timeout(20000);

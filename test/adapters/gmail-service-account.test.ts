@@ -6,25 +6,14 @@
 // token refresh.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { AdapterError } from '../../adapters/contract';
 import { GmailAdapter } from '../../adapters/gmail';
 import { parseServiceAccountKey } from '../../adapters/gmail/service-account';
 import type { ServiceAccountKey } from '../emulators/gmail/auth';
 import { startGmailEmulator, type GmailEmulator } from '../emulators/gmail/server';
-import { mime } from '../support/gmail';
+import { adapterError, mime } from '../support/gmail';
 
 const SA = 'gateway@memgate-test.iam.gserviceaccount.com';
 const USER = 'carol@corp.example';
-
-async function adapterError(p: Promise<unknown>): Promise<AdapterError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AdapterError, `expected an AdapterError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a failure');
-}
 
 function adapterFor(emu: GmailEmulator, key: ServiceAccountKey, address = USER): GmailAdapter {
   const parsed = parseServiceAccountKey(JSON.stringify(key));

@@ -1,6 +1,8 @@
 // The Gmail adapter against the Gmail API emulator: account settings and credentials that
 // point at an emulator, and a virtual clock shared by the emulator (quota windows, token
 // expiry) and the adapter (quota pacing, backoff), so quota tests do not wait for minutes.
+import assert from 'node:assert/strict';
+import { AdapterError } from '../../adapters/contract';
 import { GmailAdapter } from '../../adapters/gmail';
 import { QuotaBudget, type Clock } from '../../adapters/gmail/quota';
 import { startGmailEmulator, type GmailEmulator, type GmailEmulatorOptions } from '../emulators/gmail/server';
@@ -71,4 +73,15 @@ export function mime(opts: { subject?: string; messageId?: string; body?: string
       '',
     ].join('\r\n'),
   );
+}
+
+/** The AdapterError a promise rejects with (fails when it resolves or rejects otherwise). */
+export async function adapterError(p: Promise<unknown>): Promise<AdapterError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof AdapterError, `expected an AdapterError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a failure');
 }

@@ -2,10 +2,10 @@
 // 1000 ids), not one messages.modify (5 units) per message, measured with the emulator's
 // own quota accounting; the history Gmail reports back for it changes nothing in IMAP.
 import assert from 'node:assert/strict';
-import { ImapFlow } from 'imapflow';
-import { encryptCredentials, loadMasterKey } from '../../src/sync/credentials';
+import type { ImapFlow } from 'imapflow';
 import { startGmailEmulator, type GmailEmulator } from '../emulators/gmail/server';
-import { gmailAccountCredentials, gmailAccountSettings, GMAIL_USER, mime } from '../support/gmail';
+import { GMAIL_USER, mime } from '../support/gmail';
+import { addGmailUser, imapLogin, messageCount } from './gmail-helpers';
 import { eventually, startSyncServer, type SyncServer } from './helpers';
 
 const N = 500;
@@ -20,20 +20,9 @@ describe('Gmail: STORE on many messages is batched', function () {
     emu = await startGmailEmulator({ users: [GMAIL_USER] });
     for (let i = 0; i < N; i++) emu.state.deliver(GMAIL_USER, mime({ subject: `m${i}`, messageId: `<batch-${i}@example.org>` }));
     server = await startSyncServer();
-    await server.memgate.store.createUser('alice', 'imap-pass');
-    await server.sync.addAccount({
-      userName: 'alice',
-      kind: 'gmail',
-      label: null,
-      settings: gmailAccountSettings(emu, { pollIntervalSeconds: 1 }),
-      credentials: encryptCredentials(loadMasterKey(server.dataDir).key, gmailAccountCredentials(emu)),
-    });
-    client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'imap-pass' }, logger: false });
-    await client.connect();
-    await eventually(async () => {
-      const st = await client.status('INBOX', { messages: true });
-      return st && st.messages === N;
-    }, 60000, `${N} messages in INBOX`);
+    await addGmailUser(server, emu);
+    client = await imapLogin(server);
+    await eventually(async () => (await messageCount(client, 'INBOX')) === N, 60000, `${N} messages in INBOX`);
     // And the bodies cached (no messages.get for a while), so the quota spent below is the
     // STORE's and the polls'.
     const gets = (): number => emu.state.quota.usage(GMAIL_USER).calls['gmail.users.messages.get'] ?? 0;

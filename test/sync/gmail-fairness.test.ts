@@ -4,10 +4,10 @@
 // memgate was stopped reaches Gmail after a restart, once, with no message doubled and no
 // UID changed.
 import assert from 'node:assert/strict';
-import { ImapFlow } from 'imapflow';
-import { encryptCredentials, loadMasterKey } from '../../src/sync/credentials';
+import type { ImapFlow } from 'imapflow';
 import { startGmailEmulator, type GmailEmulator } from '../emulators/gmail/server';
-import { gmailAccountCredentials, gmailAccountSettings, GMAIL_USER, mime } from '../support/gmail';
+import { GMAIL_USER, mime } from '../support/gmail';
+import { addGmailUser, imapLogin, messageCount } from './gmail-helpers';
 import { eventually, startSyncServer, type SyncServer } from './helpers';
 
 const BOB = 'bob@example.com';
@@ -19,27 +19,12 @@ describe('Gmail under quota pressure (end to end)', function () {
   const clients: ImapFlow[] = [];
 
   async function login(user: string): Promise<ImapFlow> {
-    const c = new ImapFlow({ host: '127.0.0.1', port: server!.port, secure: false, doSTARTTLS: false, auth: { user, pass: 'imap-pass' }, logger: false });
+    const c = await imapLogin(server!, user);
     clients.push(c);
-    await c.connect();
     return c;
   }
 
-  async function addGmail(s: SyncServer, user: string, address: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const { accountId } = await s.sync.addAccount({
-      userName: user,
-      kind: 'gmail',
-      label: null,
-      settings: gmailAccountSettings(emu, { pollIntervalSeconds: 1, ...extra }, address),
-      credentials: encryptCredentials(loadMasterKey(s.dataDir).key, gmailAccountCredentials(emu, address)),
-    });
-    return accountId;
-  }
-
-  const count = async (c: ImapFlow, box = 'INBOX'): Promise<number> => {
-    const st = await c.status(box, { messages: true }).catch(() => false as const);
-    return st ? (st.messages ?? 0) : -1;
-  };
+  const count = (c: ImapFlow, box = 'INBOX'): Promise<number> => messageCount(c, box);
 
   beforeEach(async () => {
     emu = await startGmailEmulator({ users: [GMAIL_USER, BOB] });
@@ -56,12 +41,10 @@ describe('Gmail under quota pressure (end to end)', function () {
     for (let i = 0; i < 300; i++) emu.state.deliver(GMAIL_USER, mime({ subject: `a${i}` }));
     for (let i = 0; i < 20; i++) emu.state.deliver(BOB, mime({ subject: `b${i}` }));
     server = await startSyncServer();
-    await server.memgate.store.createUser('alice', 'imap-pass');
-    await server.memgate.store.createUser('bob', 'imap-pass');
     // Alice's ceiling: 600 units a minute, her 300 messages need ~1,500 units of metadata
     // before the first snapshot: minutes of waiting on her own budget.
-    await addGmail(server, 'alice', GMAIL_USER, { unitsPerMinute: 600 });
-    await addGmail(server, 'bob', BOB);
+    await addGmailUser(server, emu, { settings: { unitsPerMinute: 600 } });
+    await addGmailUser(server, emu, { user: 'bob', address: BOB });
     const alice = await login('alice');
     const bob = await login('bob');
     await eventually(async () => (await count(bob, 'INBOX')) === 20, 30000, "bob's first sync");
@@ -80,8 +63,7 @@ describe('Gmail under quota pressure (end to end)', function () {
     const first = emu.state.deliver(GMAIL_USER, mime({ subject: 'one' }));
     emu.state.deliver(GMAIL_USER, mime({ subject: 'two' }));
     server = await startSyncServer();
-    await server.memgate.store.createUser('alice', 'imap-pass');
-    await addGmail(server, 'alice', GMAIL_USER);
+    await addGmailUser(server, emu);
     let c = await login('alice');
     await eventually(async () => (await count(c)) === 2, 20000, 'two messages');
     const uidsBefore = new Map<string, number>();

@@ -5,11 +5,11 @@
 // "Clients/Gamma" at Gmail), and when Gmail gets a label of that name the same mailbox
 // becomes selectable.
 import assert from 'node:assert/strict';
-import { ImapFlow, type ListResponse } from 'imapflow';
-import { encryptCredentials, loadMasterKey } from '../../src/sync/credentials';
+import type { ImapFlow, ListResponse } from 'imapflow';
 import { startGmailEmulator, type GmailEmulator } from '../emulators/gmail/server';
 import { RawClient } from '../support/raw-client';
-import { gmailAccountCredentials, gmailAccountSettings, GMAIL_USER, mime } from '../support/gmail';
+import { GMAIL_USER, mime } from '../support/gmail';
+import { addGmailUser, imapLogin, messageCount } from './gmail-helpers';
 import { eventually, startSyncServer, type SyncServer } from './helpers';
 
 const label = { labelListVisibility: 'labelShow', messageListVisibility: 'show' } as const;
@@ -29,20 +29,9 @@ describe('Gmail label hierarchy through IMAP (imapflow)', function () {
     mb.labels.create({ name: 'Work/Projects', ...label });
     emu.state.deliver(GMAIL_USER, mime({ subject: 'acme invoice' }), ['INBOX', mb.labels.byName('Clients/Acme/2024')!.id]);
     server = await startSyncServer();
-    await server.memgate.store.createUser('alice', 'imap-pass');
-    await server.sync.addAccount({
-      userName: 'alice',
-      kind: 'gmail',
-      label: null,
-      settings: gmailAccountSettings(emu, { pollIntervalSeconds: 1 }),
-      credentials: encryptCredentials(loadMasterKey(server.dataDir).key, gmailAccountCredentials(emu)),
-    });
-    client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'imap-pass' }, logger: false });
-    await client.connect();
-    await eventually(async () => {
-      const st = await client.status('Clients/Acme/2024', { messages: true }).catch(() => false as const);
-      return st && st.messages === 1;
-    }, 20000, 'the nested label mirrored with its message');
+    await addGmailUser(server, emu);
+    client = await imapLogin(server);
+    await eventually(async () => (await messageCount(client, 'Clients/Acme/2024')) === 1, 20000, 'the nested label mirrored with its message');
   });
   after(async () => {
     await client?.logout().catch(() => undefined);
