@@ -12,7 +12,7 @@ import { InProcessEventBus } from '../../src/store/event-bus';
 import { PgBackendSync } from '../../src/store/pg-backend-sync';
 import { testDatabaseUrl } from '../support/db';
 import { TestLog } from '../support/server';
-import { FAST_SYNC } from '../sync/helpers';
+import { eventually, FAST_SYNC } from '../sync/helpers';
 
 export interface SendingServer {
   memgate: RunningMemgate;
@@ -122,4 +122,13 @@ export async function mailboxRaw(server: Pick<SendingServer, 'memgate'>, userId:
   const out: Buffer[] = [];
   for (const m of await store.listMessages(userId, mailbox.id)) out.push((await store.getContent(userId, m.contentId))!.raw);
   return out;
+}
+
+/** The first message that arrives in the user's INBOX (a DSN, in these tests), as text. */
+export async function firstInInbox(server: Pick<SendingServer, 'memgate'>, userId: string): Promise<string> {
+  const all = await eventually(async () => {
+    const inbox = await mailboxRaw(server, userId, 'INBOX');
+    return inbox.length > 0 ? inbox : null;
+  }, 20000, 'a message in INBOX');
+  return all[0]!.toString();
 }

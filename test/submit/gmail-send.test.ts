@@ -9,7 +9,7 @@ import { startGmailEmulator } from '../emulators/gmail/server';
 import type { SentMessage } from '../emulators/gmail/state';
 import { gmailAccountCredentials, gmailAccountSettings } from '../support/gmail';
 import { eventually } from '../sync/helpers';
-import { addBackendUser, compose, mailboxRaw, outboxRows, sendingSuite, submitRaw } from './backends';
+import { addBackendUser, compose, firstInInbox, mailboxRaw, outboxRows, sendingSuite, submitRaw } from './backends';
 
 describe('submission through Gmail messages.send (emulator)', function () {
   this.timeout(90000);
@@ -100,11 +100,7 @@ describe('submission through Gmail messages.send (emulator)', function () {
     assert.equal(row.state, 'failed');
     assert.match(row.last_error ?? '', /Invalid To header/);
     assert.equal(sentBy(u.address).length, 0);
-    const inbox = await eventually(async () => {
-      const all = await mailboxRaw(suite.server, u.userId, 'INBOX');
-      return all.length > 0 ? all : null;
-    }, 20000, 'the DSN');
-    const dsn = inbox[0].toString();
+    const dsn = await firstInInbox(suite.server, u.userId);
     assert.match(dsn, /Final-Recipient: rfc822; gus@remote\.test/);
     assert.match(dsn, /Status: 5\.1\.3/);
     assert.match(dsn, /Invalid To header/);

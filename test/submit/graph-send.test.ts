@@ -8,7 +8,7 @@ import type { SentRecord } from '../emulators/graph/state';
 import { graphAccountCredentials, graphAccountSettings } from '../adapters/graph-helpers';
 import { RawClient } from '../support/raw-client';
 import { eventually } from '../sync/helpers';
-import { addBackendUser, compose, mailboxRaw, outboxRows, sendingSuite, submitRaw } from './backends';
+import { addBackendUser, compose, firstInInbox, mailboxRaw, outboxRows, sendingSuite, submitRaw } from './backends';
 import { requireSwaks, SmtpRaw, swaks } from './helpers';
 
 describe('submission through Graph sendMail (emulator)', function () {
@@ -147,11 +147,7 @@ describe('submission through Graph sendMail (emulator)', function () {
     assert.equal(row.state, 'failed');
     assert.match(row.last_error ?? '', /ErrorInvalidRecipients/);
     assert.equal(sentBy(u.address).length, 0);
-    const inbox = await eventually(async () => {
-      const all = await mailboxRaw(suite.server, u.userId, 'INBOX');
-      return all.length > 0 ? all : null;
-    }, 20000, 'the DSN');
-    const dsn = inbox[0].toString();
+    const dsn = await firstInInbox(suite.server, u.userId);
     assert.match(dsn, /Content-Type: multipart\/report; report-type=delivery-status/);
     assert.match(dsn, /Final-Recipient: rfc822; fay@remote\.test/);
     assert.match(dsn, /Status: 5\.1\.3/);
@@ -188,11 +184,7 @@ describe('submission through Graph sendMail (emulator)', function () {
     const u = await graphUser();
     await submitWithNotify(u, 'jo@remote.test', 'SUCCESS,FAILURE', 'report success');
     await eventually(() => sentBy(u.address).length === 1, 20000, 'sendMail');
-    const [dsn] = await eventually(async () => {
-      const all = await mailboxRaw(suite.server, u.userId, 'INBOX');
-      return all.length > 0 ? all : null;
-    }, 20000, 'the DSN');
-    const text = dsn.toString();
+    const text = await firstInInbox(suite.server, u.userId);
     assert.match(text, /^Subject: Successful Mail Delivery Report\r$/m);
     assert.match(text, /Original-Envelope-Id: env-\d+/);
     assert.match(text, /Final-Recipient: rfc822; jo@remote\.test\r\nAction: relayed\r\nStatus: 2\.0\.0\r\n/);
@@ -203,11 +195,7 @@ describe('submission through Graph sendMail (emulator)', function () {
     const u = await graphUser({ maxAttempts: 1 });
     suite.emu.faults.unavailable(0, { method: 'POST', path: '/sendMail', times: Infinity });
     await submitWithNotify(u, 'kay@remote.test', 'DELAY,FAILURE', 'report delay');
-    const [dsn] = await eventually(async () => {
-      const all = await mailboxRaw(suite.server, u.userId, 'INBOX');
-      return all.length > 0 ? all : null;
-    }, 20000, 'the delay DSN');
-    const text = dsn.toString();
+    const text = await firstInInbox(suite.server, u.userId);
     assert.match(text, /^Subject: Delayed Mail \(still being retried\)\r$/m);
     assert.match(text, /Action: delayed\r\nStatus: 4\.\d+\.\d+\r\nDiagnostic-Code: smtp; [^\r]*503[^\r]*\r\nWill-Retry-Until: /);
     // More attempts fail meanwhile; none adds a report.
