@@ -11,6 +11,7 @@ export async function startCommand(config: Config): Promise<void> {
     `  IMAP (STARTTLS): ${imap.port === null ? 'disabled' : `${host}:${imap.port}`}`,
     `  IMAPS (TLS):     ${imap.tlsPort === null ? 'disabled' : `${host}:${imap.tlsPort}`}`,
     `  TLS certificate: ${running.certificate.certPath}`,
+    `  push listener:   ${running.push ? `${running.push.localUrl} (backends post to ${config.pushPublicUrl ?? 'nothing: MEMGATE_PUSH_PUBLIC_URL unset'})` : 'disabled'}`,
     `  store:           ${config.databaseUrl ? 'PostgreSQL at DATABASE_URL' : `embedded PostgreSQL in ${config.dataDir}/postgres`}`,
     'Add a user with: npx memgate user add NAME --password-stdin',
   ];
