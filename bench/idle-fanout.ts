@@ -29,6 +29,7 @@
 // arrival of the chunk holding EXISTS at each connection. Client and server share the
 // machine's cores, so the client's reading time is part of the latency.
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ImapConn } from './lib/imap-conn';
 import { makeMessage } from './lib/messages';
@@ -56,7 +57,10 @@ interface Round {
   appendMs: number;
   latencies: number[];
   missing: number;
+  /** From the APPEND to the moment the last memgate process handed its last IDLE session the update. */
+  serverDoneMs: number;
   serverCpuMs: number;
+  serverSystemMs: number;
   clientCpuMs: number;
   wallMs: number;
 }
@@ -118,6 +122,20 @@ function perConn(before: MemoryReport[], after: MemoryReport[], n: number): { rs
 }
 
 const kib = (v: number): string => `${v.toFixed(1)} KiB`;
+
+/** Kernel memory the machine's sockets take (server and client sides alike): slab and TCP buffers. */
+function kernelMemory(): { slabKiB: number; tcpMemKiB: number } {
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const slab = Number(/^Slab:\s+(\d+) kB/m.exec(read('/proc/meminfo'))?.[1] ?? NaN);
+  const pages = Number(/^TCP: .* mem (\d+)/m.exec(read('/proc/net/sockstat'))?.[1] ?? NaN);
+  return { slabKiB: slab, tcpMemKiB: pages * 4 };
+}
 const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
 
 async function main(): Promise<void> {
@@ -143,6 +161,7 @@ async function main(): Promise<void> {
 
     const memory = (gc: boolean) => Promise.all(servers.map((s) => s.memory(gc)));
     const base = await memory(true);
+    const kernelBase = kernelMemory();
     console.log(memLine('server before', base));
     if (SNAPSHOT) console.log(`heap snapshot: ${await servers[0].snapshot(`${SNAPSHOT}-before.heapsnapshot`)}`);
 
@@ -193,6 +212,12 @@ async function main(): Promise<void> {
     console.log(memLine('server with connections idling', loaded));
     const idle = perConn(base, loaded, idling);
     console.log(`per connection: rss ${kib(idle.rss)}, heapUsed ${kib(idle.heap)}, external ${kib(idle.external)}`);
+    const kernel = kernelMemory();
+    const kernelPerConn = (kernel.slabKiB - kernelBase.slabKiB) / idling;
+    console.log(
+      `kernel, whole machine (both ends of each loopback connection): slab +${kernelPerConn.toFixed(1)} KiB, ` +
+        `TCP buffers +${((kernel.tcpMemKiB - kernelBase.tcpMemKiB) / idling).toFixed(2)} KiB per connection`,
+    );
     if (SNAPSHOT) console.log(`heap snapshot: ${await servers[0].snapshot(`${SNAPSHOT}-idle.heapsnapshot`)}`);
 
     const rounds: Round[] = [];
@@ -201,7 +226,7 @@ async function main(): Promise<void> {
       await new Promise((res) => setTimeout(res, 1000));
       const armed = await Promise.all(clients.map((c) => c.request<{ cpu: NodeJS.CpuUsage }>({ type: 'arm' }, 'armed')));
       const arrivedAll = Promise.all(clients.map((c) => c.next('all-arrived')));
-      const serverCpuBefore = (await memory(false)).map((m) => cpuMs(m.cpu));
+      const before = await memory(false);
       const raw = makeMessage(1000 + r, 7);
       const tag = appender.tag();
       const start = now();
@@ -211,14 +236,16 @@ async function main(): Promise<void> {
       clearTimeout(timer);
       const wallMs = now() - start;
       const t = await appended;
-      const serverCpuAfter = (await memory(false)).map((m) => cpuMs(m.cpu));
+      const afterRound = await memory(false);
       const reports = await Promise.all(clients.map((c) => c.request<Arrivals>({ type: 'collect' }, 'arrivals')));
       const latencies = reports.flatMap((a) => a.times.map((at) => at - start));
       const round: Round = {
         appendMs: t.ms,
         latencies,
         missing: reports.reduce((n, a) => n + a.missing, 0),
-        serverCpuMs: serverCpuAfter.reduce((n, v, i) => n + v - serverCpuBefore[i], 0),
+        serverDoneMs: Math.max(...afterRound.map((m, i) => (m.pushes > before[i].pushes ? m.lastPushAt - start : 0))),
+        serverCpuMs: afterRound.reduce((n, m, i) => n + cpuMs(m.cpu) - cpuMs(before[i].cpu), 0),
+        serverSystemMs: afterRound.reduce((n, m, i) => n + (m.cpu.system - before[i].cpu.system) / 1000, 0),
         clientCpuMs: reports.reduce((n, a, i) => n + cpuMs(a.cpu) - cpuMs(armed[i].cpu), 0),
         wallMs,
       };
@@ -226,7 +253,8 @@ async function main(): Promise<void> {
       const closed = reports.reduce((n, a) => n + a.closed, 0);
       console.log(
         `round ${r + 1}: APPEND OK after ${ms(t.ms)}; EXISTS p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}, ` +
-          `max ${ms(Math.max(...latencies))}; missing ${round.missing}${closed ? ` (${closed} closed)` : ''}; server CPU ${ms(round.serverCpuMs)}, ` +
+          `max ${ms(Math.max(...latencies))}; missing ${round.missing}${closed ? ` (${closed} closed)` : ''}; ` +
+          `server done after ${ms(round.serverDoneMs)}, server CPU ${ms(round.serverCpuMs)} (system ${ms(round.serverSystemMs)}), ` +
           `client CPU ${ms(round.clientCpuMs)} over ${ms(wallMs)}`,
       );
     }
@@ -259,12 +287,13 @@ async function main(): Promise<void> {
     );
     await appender.logout();
 
-    console.log('\n| round | APPEND OK | EXISTS p50 | p90 | p99 | max | missing | server CPU | client CPU | wall |');
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log('\n| round | APPEND OK | EXISTS p50 | p90 | p99 | max | missing | server done | server CPU (system) | client CPU | wall |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     rounds.forEach((r, i) => {
       console.log(
         `| ${i + 1} | ${ms(r.appendMs)} | ${ms(percentile(r.latencies, 50))} | ${ms(percentile(r.latencies, 90))} | ${ms(percentile(r.latencies, 99))} | ` +
-          `${ms(Math.max(...r.latencies))} | ${r.missing} | ${ms(r.serverCpuMs)} | ${ms(r.clientCpuMs)} | ${ms(r.wallMs)} |`,
+          `${ms(Math.max(...r.latencies))} | ${r.missing} | ${ms(r.serverDoneMs)} | ${ms(r.serverCpuMs)} (${ms(r.serverSystemMs)}) | ` +
+          `${ms(r.clientCpuMs)} | ${ms(r.wallMs)} |`,
       );
     });
     // One line to collect repeated runs by.
@@ -273,13 +302,15 @@ async function main(): Promise<void> {
       servers: SERVERS,
       clients: CLIENTS,
       setupS: +(setupMs / 1000).toFixed(1),
-      perConnKiB: { rss: +idle.rss.toFixed(2), heap: +idle.heap.toFixed(2), external: +idle.external.toFixed(2) },
+      perConnKiB: { rss: +idle.rss.toFixed(2), heap: +idle.heap.toFixed(2), external: +idle.external.toFixed(2), kernelSlab: +kernelPerConn.toFixed(2) },
       rounds: rounds.map((r) => ({
         p50: +percentile(r.latencies, 50).toFixed(1),
         p99: +percentile(r.latencies, 99).toFixed(1),
         max: +Math.max(...r.latencies).toFixed(1),
         missing: r.missing,
+        serverDoneMs: +r.serverDoneMs.toFixed(1),
         serverCpuMs: +r.serverCpuMs.toFixed(1),
+        serverSystemMs: +r.serverSystemMs.toFixed(1),
         clientCpuMs: +r.clientCpuMs.toFixed(1),
       })),
     };

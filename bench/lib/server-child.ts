@@ -14,6 +14,9 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { Session as InspectorSession } from 'node:inspector';
 import { writeHeapSnapshot } from 'node:v8';
+import { performance } from 'node:perf_hooks';
+import { Session } from '../../src/imap/session';
+import type { SelectedMailbox } from '../../src/imap/selected';
 import { startTestServer, type TestServer } from '../../test/support/server';
 import { mochaHooks } from '../../test/support/setup';
 import { PgSendingAccounts } from '../../src/store/sending-accounts';
@@ -24,9 +27,25 @@ export interface MemoryReport {
   /** process.cpuUsage() of the server process (microseconds since its start). */
   cpu: NodeJS.CpuUsage;
   sessions: number;
-  /** Open file descriptors of the server process. */
+  /** Open file descriptors of the server process (-1 unless gc was asked: counting takes a while). */
   fds: number;
+  /** IDLE pushes (Session.snapshotChanged calls) so far, and when the last one ended (epoch ms). */
+  pushes: number;
+  lastPushAt: number;
 }
+
+// When did this process hand the last IDLE session its update? Counted around
+// Session.snapshotChanged, which the shared mailbox view calls for each watching session.
+let pushes = 0;
+let lastPushAt = 0;
+const snapshotChanged = Session.prototype.snapshotChanged;
+Session.prototype.snapshotChanged = function (this: Session, sel: SelectedMailbox): void {
+  snapshotChanged.call(this, sel);
+  if (this.idling) {
+    pushes++;
+    lastPushAt = performance.timeOrigin + performance.now();
+  }
+};
 
 type Request =
   | { type: 'start'; users: Array<[string, string]>; databaseUrl?: string; fastLogin?: boolean; settings?: Record<string, unknown> }
@@ -130,6 +149,8 @@ process.on('message', (msg: Request) => {
           sessions: server?.memgate.imap.sessions() ?? 0,
           // Counting descriptors takes a while with tens of thousands: only with the full report.
           fds: msg.gc ? openFds() : -1,
+          pushes,
+          lastPushAt,
         };
         send(report);
       } else if (msg.type === 'snapshot') {

@@ -9,15 +9,16 @@ export interface Watched {
   lastActive: number;
   /** How long it may stay inactive; 0 = no limit. */
   timeoutMs: number;
-  /** The slot the wheel filed the connection under (0: not watched). The wheel's to set. */
+  /** The slot the wheel filed the connection under (0: not watched), and where in it. The wheel's to set. */
   wheelSlot: number;
+  wheelIndex: number;
   /** The limit passed: the wheel forgets the connection before calling this. */
   expired(): void;
 }
 
 export class InactivityWheel {
-  /** Slot number -> connections filed under it (a connection may sit in an older slot too: skipped). */
-  private readonly slots = new Map<number, Watched[]>();
+  /** Slot number -> connections filed under it (null: unwatched or filed elsewhere since). */
+  private readonly slots = new Map<number, Array<Watched | null>>();
   private timer: NodeJS.Timeout | null = null;
   /** The first slot not looked at yet. */
   private next = 0;
@@ -52,11 +53,14 @@ export class InactivityWheel {
     // Filed already no later than that: that slot files it again when it comes due.
     if (entry.wheelSlot !== 0 && entry.wheelSlot <= due) return;
     if (entry.wheelSlot === 0) this.watched++;
+    else this.forget(entry);
     this.file(entry, due);
   }
 
   unwatch(entry: Watched): void {
     if (entry.wheelSlot === 0) return;
+    // Not left in its slot: a closed connection must not stay reachable until the slot is due.
+    this.forget(entry);
     entry.wheelSlot = 0;
     if (--this.watched === 0 && this.timer) {
       clearInterval(this.timer);
@@ -74,7 +78,7 @@ export class InactivityWheel {
       if (!list) continue;
       this.slots.delete(this.next);
       for (const entry of list) {
-        if (entry.wheelSlot !== this.next) continue;
+        if (entry === null || entry.wheelSlot !== this.next) continue;
         const deadline = entry.lastActive + entry.timeoutMs;
         if (deadline <= now) {
           this.unwatch(entry);
@@ -92,7 +96,15 @@ export class InactivityWheel {
   private file(entry: Watched, slot: number): void {
     entry.wheelSlot = slot;
     const list = this.slots.get(slot);
-    if (list) list.push(entry);
-    else this.slots.set(slot, [entry]);
+    if (list) entry.wheelIndex = list.push(entry) - 1;
+    else {
+      this.slots.set(slot, [entry]);
+      entry.wheelIndex = 0;
+    }
+  }
+
+  private forget(entry: Watched): void {
+    const list = this.slots.get(entry.wheelSlot);
+    if (list && list[entry.wheelIndex] === entry) list[entry.wheelIndex] = null;
   }
 }

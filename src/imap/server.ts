@@ -62,6 +62,7 @@ class SocketTransport implements Transport, Watched {
   lastActive: number;
   timeoutMs: number;
   wheelSlot = 0;
+  wheelIndex = 0;
 
   constructor(
     private socket: net.Socket,

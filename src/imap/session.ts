@@ -75,7 +75,7 @@ export class Session {
   private idleTag: string | null = null;
 
   private reader: CommandReader;
-  private readonly queue: ReaderEvent[] = [];
+  private queue: ReaderEvent[] = [];
   private running = false;
   private closed = false;
 
@@ -172,6 +172,8 @@ export class Session {
       }
     } finally {
       this.running = false;
+      // A fresh empty array: the old one keeps the capacity its busiest moment needed.
+      if (this.queue.length === 0) this.queue = [];
     }
   }
 

@@ -5,6 +5,7 @@ import { InactivityWheel, type Watched } from '../../../src/imap/inactivity';
 class Conn implements Watched {
   lastActive: number;
   wheelSlot = 0;
+  wheelIndex = 0;
   expiredAt: number | null = null;
   constructor(
     private readonly clock: { now: number },
@@ -93,6 +94,17 @@ describe('inactivity wheel', () => {
     advance(5000);
     assert.equal(a.expiredAt, null);
     assert.equal(b.expiredAt, null);
+  });
+
+  it('lets go of a connection as soon as it is unwatched', () => {
+    const held = new WeakRef(new Conn(clock, 60_000));
+    wheel.watch(held.deref()!);
+    const other = new Conn(clock, 60_000);
+    wheel.watch(other);
+    wheel.unwatch(held.deref()!);
+    const slots = (wheel as unknown as { slots: Map<number, unknown[]> }).slots;
+    assert.ok([...slots.values()].every((list) => !list.includes(held.deref())));
+    assert.equal(wheel.size, 1);
   });
 
   it('looks at each connection about once per limit, not once per tick', () => {
