@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { LAST_VERB } from '../../adapters/graph/mapping';
 import { eventually } from '../sync/helpers';
-import { accountIdle, graphUser, imap, onePoll, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
+import { accountIdle, graphHarnessForSuite, graphUser, imap, onePoll, shadow, type GraphUser } from './graph-helpers';
 
 const SENT = [
   'From: Alice <alice@contoso.com>',
@@ -43,13 +43,7 @@ const SENT = [
 
 describe('Graph APPEND', function () {
   this.timeout(90000);
-  let h: GraphHarness;
-  before(async () => {
-    h = await startGraphHarness();
-  });
-  after(async () => {
-    await h?.stop();
-  });
+  const h = graphHarnessForSuite();
 
   const idle = (u: GraphUser): Promise<void> => accountIdle(h, u);
 

@@ -15,7 +15,7 @@ import { decryptCredentials, encryptCredentials, loadMasterKey } from '../../src
 import { mime } from '../emulators/graph/helpers';
 import { DEFAULT_CLIENT } from '../emulators/graph/server';
 import { eventually } from '../sync/helpers';
-import { shadow, startGraphHarness, type GraphHarness } from './graph-helpers';
+import { graphHarnessForSuite, shadow } from './graph-helpers';
 
 const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'index.js');
 
@@ -31,13 +31,7 @@ function cli(args: string[], env: Record<string, string>, stdin?: string): { out
 
 describe('Graph sign-in', function () {
   this.timeout(60000);
-  let h: GraphHarness;
-  before(async () => {
-    h = await startGraphHarness();
-  });
-  after(async () => {
-    await h?.stop();
-  });
+  const h = graphHarnessForSuite();
 
   it('account add --device-code prints the code and URL, waits, saves the refresh token encrypted; a wrong secret saves nothing', async () => {
     const mb = h.emu.state.addMailbox('dana@contoso.com');

@@ -7,19 +7,13 @@ import { ICON_INDEX, LAST_VERB, LAST_VERB_TIME, MEMGATE_FLAGS } from '../../adap
 import { mime } from '../emulators/graph/helpers';
 import type { MessageRecord } from '../emulators/graph/state';
 import { eventually } from '../sync/helpers';
-import { accountIdle, graphUser, imap, onePoll, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
+import { accountIdle, graphHarnessForSuite, graphUser, imap, onePoll, shadow, type GraphUser } from './graph-helpers';
 
 const prop = (m: MessageRecord, id: string): string | undefined => m.extended.get(id.toLowerCase())?.value;
 
 describe('Graph \\Answered and $Forwarded', function () {
   this.timeout(90000);
-  let h: GraphHarness;
-  before(async () => {
-    h = await startGraphHarness();
-  });
-  after(async () => {
-    await h?.stop();
-  });
+  const h = graphHarnessForSuite();
 
   const idle = (u: GraphUser): Promise<void> => accountIdle(h, u);
   const flagsOf = async (u: GraphUser, uid: number): Promise<Set<string>> => new Set((await shadow(h, u, 'INBOX')).find((r) => r.uid === uid)?.flags ?? []);

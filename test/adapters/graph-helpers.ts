@@ -16,14 +16,30 @@ export interface GraphHarness {
 export async function startGraphHarness(opts: { throttling?: GraphEmulatorOptions['throttling'] } = {}): Promise<GraphHarness> {
   const emu = await startGraphEmulator({ throttling: opts.throttling });
   const server = await startSyncServer();
-  return {
+  const harness: GraphHarness = {
     server,
     emu,
     async stop() {
-      await server.stop();
+      // harness.server: a test may have restarted the gateway.
+      await harness.server.stop();
       await emu.stop();
     },
   };
+  return harness;
+}
+
+/** For a describe block: a harness started before its tests and stopped after them. */
+export function graphHarnessForSuite(opts: { throttling?: GraphEmulatorOptions['throttling'] } = {}): GraphHarness {
+  const holder = {} as GraphHarness;
+  before(async () => {
+    Object.assign(holder, await startGraphHarness(opts));
+  });
+  after(async () => {
+    // The holder's server: a test may have restarted the gateway.
+    await holder.server?.stop();
+    await holder.emu?.stop();
+  });
+  return holder;
 }
 
 let n = 0;

@@ -5,17 +5,11 @@
 import assert from 'node:assert/strict';
 import { mime } from '../emulators/graph/helpers';
 import { eventually } from '../sync/helpers';
-import { graphUser, imap, startGraphHarness, type GraphHarness } from './graph-helpers';
+import { graphHarnessForSuite, graphUser, imap } from './graph-helpers';
 
 describe('Graph RFC822.SIZE', function () {
   this.timeout(90000);
-  let h: GraphHarness;
-  before(async () => {
-    h = await startGraphHarness();
-  });
-  after(async () => {
-    await h?.stop();
-  });
+  const h = graphHarnessForSuite();
   afterEach(() => h.emu.faults.clear());
 
   it('is exact from the first look while a large first sync still fetches bodies', async () => {

@@ -6,17 +6,11 @@
 import assert from 'node:assert/strict';
 import { mime } from '../emulators/graph/helpers';
 import { eventually, startSyncServer } from '../sync/helpers';
-import { accountIdle, graphUser, imap, onePoll, queued, shadow, startGraphHarness, type GraphHarness, type GraphUser } from './graph-helpers';
+import { accountIdle, graphHarnessForSuite, graphUser, imap, onePoll, queued, shadow, type GraphUser } from './graph-helpers';
 
 describe('Graph write-back and faults', function () {
   this.timeout(90000);
-  let h: GraphHarness;
-  before(async () => {
-    h = await startGraphHarness();
-  });
-  after(async () => {
-    await h?.stop();
-  });
+  const h = graphHarnessForSuite();
   afterEach(() => h.emu.faults.clear());
 
   const idle = (u: GraphUser): Promise<void> => accountIdle(h, u);

@@ -9,7 +9,7 @@ import type { GraphAdapter } from '../../adapters/graph';
 import { mime } from '../emulators/graph/helpers';
 import { DEFAULT_CLIENT } from '../emulators/graph/server';
 import { eventually } from '../sync/helpers';
-import { graphUser, imap, shadow, startGraphHarness, type GraphHarness } from './graph-helpers';
+import { graphHarnessForSuite, graphUser, imap, shadow } from './graph-helpers';
 
 /** The emulator's limits and the account's, the same (Outlook's shape, smaller numbers). */
 const LIMITS = { requests: 60, windowMs: 4000, concurrent: 4 };
@@ -17,13 +17,7 @@ const SETTINGS = { requestsPerWindow: LIMITS.requests, windowSeconds: LIMITS.win
 
 describe('Graph throttling', function () {
   this.timeout(90000);
-  let h: GraphHarness;
-  before(async () => {
-    h = await startGraphHarness({ throttling: LIMITS });
-  });
-  after(async () => {
-    await h?.stop();
-  });
+  const h = graphHarnessForSuite({ throttling: LIMITS });
   afterEach(() => h.emu.faults.clear());
 
   it('never more than 4 requests in flight for a mailbox, batches counted member by member', async () => {

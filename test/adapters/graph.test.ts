@@ -5,17 +5,11 @@
 import assert from 'node:assert/strict';
 import { mime } from '../emulators/graph/helpers';
 import { eventually } from '../sync/helpers';
-import { graphUser, imap, onePoll, shadow, startGraphHarness, type GraphHarness } from './graph-helpers';
+import { graphHarnessForSuite, graphUser, imap, onePoll, shadow } from './graph-helpers';
 
 describe('Graph adapter through IMAP', function () {
   this.timeout(60000);
-  let h: GraphHarness;
-  before(async () => {
-    h = await startGraphHarness();
-  });
-  after(async () => {
-    await h?.stop();
-  });
+  const h = graphHarnessForSuite();
 
   it('mirrors folders (special-use from well-known names) and messages, bodies as first served', async () => {
     const u = await graphUser(h, {}, (mb) => {
