@@ -30,17 +30,7 @@ export class MailboxSnapshot {
 
   /** Position of `uid`, or -1. */
   indexOf(uid: number): number {
-    const uids = this.uids;
-    let lo = 0;
-    let hi = this.count - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = uids[mid];
-      if (v === uid) return mid;
-      if (v < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return binaryIndex(this.uids, this.count, uid);
   }
 
   get lastUid(): number {
@@ -135,8 +125,13 @@ export class SharedMailbox {
         this.queued = null;
         this.running = next;
         const covers = this.events;
-        await this.refresh();
-        this.eventsCovered = Math.max(this.eventsCovered, covers);
+        try {
+          await this.refresh();
+        } finally {
+          // Covered even when it failed (a deleted mailbox): the caller hears the error once,
+          // later commands are not held up by the same event again.
+          this.eventsCovered = Math.max(this.eventsCovered, covers);
+        }
       })
       .finally(() => {
         if (this.running === next) this.running = null;
@@ -265,6 +260,7 @@ function advance(cur: MailboxSnapshot, delta: MailboxDelta): { next: MailboxSnap
   return { next, record: { version: next.version, expunged, changed: changed.map((m) => m.uid) } };
 }
 
+/** Position of `uid` among the first `count` ascending `uids`, or -1. */
 function binaryIndex(uids: readonly number[], count: number, uid: number): number {
   let lo = 0;
   let hi = count - 1;
