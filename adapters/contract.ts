@@ -191,8 +191,11 @@ export interface BackendSession {
    * folders) and answer those calls from what it got.
    */
   prefetchChanges?(folders: ReadonlyArray<{ folderId: string; cursor: string | null }>): Promise<void>;
-  /** Raw MIME, byte-exact, one message at a time, in the order given. */
-  fetchRaw(folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void>;
+  /**
+   * Raw MIME, byte-exact, one message at a time, in the order given. `info.internalDate`:
+   * the backend's date of a message it listed without one (Gmail's raw format carries it).
+   */
+  fetchRaw(folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer, info?: { internalDate?: Date }) => Promise<void>): Promise<void>;
   /**
    * Header sections only (POP3 TOP n 0), where the backend has a cheap way to them: each
    * byte-for-byte the start of what fetchRaw will deliver for that id, through the blank

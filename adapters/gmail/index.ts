@@ -125,10 +125,13 @@ export class GmailSession implements BackendSession {
   }
 
   /**
-   * Every message of the folder, oldest first (the order their UIDs should follow). Ids the
-   * gateway already shows need only their flags (their size and date are what the client
-   * was shown), so no metadata is fetched for them: with many of them, their flags come
-   * from listing the flag labels; only new ids cost a metadata get.
+   * Every message of the folder, oldest first (the order their UIDs should follow: the
+   * listing's order reversed). No metadata is fetched for ids the gateway already shows
+   * (only their flags are used) nor, with many of them, for new ids (a first sync): their
+   * flags come from listing the flag labels, their size and date from the raw fetch (size
+   * 0 and no date: the engine fills both in when the body comes, newest first), so a
+   * folder is shown after its listing instead of after a metadata get (5 units) each. A
+   * few new ids still get their metadata (arrivals are then shown complete).
    */
   private async snapshot(folderId: string, knownIds?: () => Promise<ReadonlySet<string>>, reason?: string): Promise<ChangeSet> {
     // The cursor is read before listing: changes during the listing come again as history.
@@ -136,16 +139,20 @@ export class GmailSession implements BackendSession {
     const ids = await this.listIds(folderId === ALL_MAIL ? [] : [folderId], folderId === 'SPAM' || folderId === 'TRASH');
     ids.reverse();
     const known = knownIds && ids.length > 0 ? await knownIds() : new Set<string>();
-    const knownHere = ids.filter((id) => known.has(id) && !this.metadata.has(id));
-    const flagLists = knownHere.length >= FLAG_LISTS_FROM || this.flagLabelIds !== null ? await this.flagLabels() : null;
-    const meta = await this.fetchMetadata(flagLists ? ids.filter((id) => !known.has(id)) : ids);
+    const lacking = ids.filter((id) => !this.metadata.has(id));
+    const knownHere = lacking.filter((id) => known.has(id));
+    const fresh = lacking.filter((id) => !known.has(id));
+    const listFirst = fresh.length >= FLAG_LISTS_FROM;
+    const flagLists = listFirst || knownHere.length >= FLAG_LISTS_FROM || this.flagLabelIds !== null ? await this.flagLabels() : null;
+    const meta = await this.fetchMetadata(flagLists ? (listFirst ? [] : ids.filter((id) => !known.has(id))) : ids);
     const messages: ListedMessage[] = [];
     for (const id of ids) {
-      const m = meta.get(id);
+      const m = meta.get(id) ?? this.metadata.get(id);
       if (m) {
         if (inFolder(folderId, m.labelIds)) messages.push(listed(m));
-      } else if (flagLists && known.has(id)) {
-        // Only the flags of a known id are used (contract: ChangeSet snapshot).
+      } else if (flagLists && (known.has(id) || listFirst)) {
+        // A known id: only its flags are used (contract: ChangeSet snapshot). A new one:
+        // size unknown (0) until its body is fetched, and its date comes with that body.
         const labels = [...flagLists].filter(([, members]) => members.has(id)).map(([label]) => label);
         messages.push({ id, size: 0, flags: flagsOf(labels) });
       }
@@ -264,7 +271,8 @@ export class GmailSession implements BackendSession {
     return Math.max(1, Math.min(max, Math.floor(this.client.settings.unitsPerMinute / 5 / 4)));
   }
 
-  async fetchRaw(_folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer) => Promise<void>): Promise<void> {
+  /** Raw MIME, with Gmail's internalDate (a message listed without metadata gets its date here). */
+  async fetchRaw(_folderId: string, ids: readonly string[], onMessage: (id: string, raw: Buffer, info?: { internalDate?: Date }) => Promise<void>): Promise<void> {
     const perBatch = this.batchSize(RAW_BATCH);
     for (let i = 0; i < ids.length; i += perBatch) {
       const chunk = ids.slice(i, i + perBatch);
@@ -277,7 +285,8 @@ export class GmailSession implements BackendSession {
         if (typeof raw !== 'string') continue; // deleted at Gmail meanwhile
         const bytes = Buffer.from(raw, 'base64url');
         this.stats.bytesIn += bytes.length;
-        await onMessage(chunk[k]!, bytes);
+        const date = answers[k]?.internalDate;
+        await onMessage(chunk[k]!, bytes, date && /^\d+$/.test(date) ? { internalDate: new Date(Number(date)) } : {});
       }
     }
   }

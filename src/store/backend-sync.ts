@@ -334,7 +334,7 @@ export async function storeHeaders(sql: Sql, headers: ReadonlyArray<{ contentId:
  * shown stays, and a header stored first is dropped (the body starts with it). Returns
  * the contents whose body does not match what was announced or shown before.
  */
-export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<BodyMismatch[]> {
+export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: string; raw: Buffer; internalDate?: Date }>): Promise<BodyMismatch[]> {
   if (bodies.length === 0) return [];
   // One parameter per body: node-pg sends a Buffer parameter in binary, while a bytea[]
   // array would go as hex text (twice the bytes, parsed again by the server).
@@ -360,9 +360,13 @@ export async function storeBodies(sql: Sql, bodies: ReadonlyArray<{ contentId: s
       `UPDATE message_contents c SET size = u.size FROM unnest($1::bigint[], $2::int[]) AS u(id, size) WHERE c.id = u.id`,
       [unknown.map((u) => u.id), unknown.map((u) => u.actual)],
     );
+    // So is the date of a message listed without one (Gmail lists ids only; its raw format
+    // names the date): the row got the time of the listing as a stand-in.
+    const dateOf = new Map(bodies.filter((b) => b.internalDate && !Number.isNaN(b.internalDate.getTime())).map((b) => [String(b.contentId), b.internalDate!]));
     await sql.rows(
-      `UPDATE mailbox_messages m SET size = u.size FROM unnest($1::bigint[], $2::int[]) AS u(id, size) WHERE m.content_id = u.id AND m.size = 0`,
-      [unknown.map((u) => u.id), unknown.map((u) => u.actual)],
+      `UPDATE mailbox_messages m SET size = u.size, internal_date = COALESCE(u.date, m.internal_date)
+         FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS u(id, size, date) WHERE m.content_id = u.id AND m.size = 0`,
+      [unknown.map((u) => u.id), unknown.map((u) => u.actual), unknown.map((u) => dateOf.get(String(u.id)) ?? null)],
     );
   }
   return rows

@@ -174,7 +174,7 @@ export class PgBackendSync {
     return this.read((sql) => sync.uncachedBodies(sql, accountId, limit));
   }
 
-  storeBodies(bodies: ReadonlyArray<{ contentId: string; raw: Buffer }>): Promise<sync.BodyMismatch[]> {
+  storeBodies(bodies: ReadonlyArray<{ contentId: string; raw: Buffer; internalDate?: Date }>): Promise<sync.BodyMismatch[]> {
     return this.tx((sql) => sync.storeBodies(sql, bodies));
   }
 

@@ -224,12 +224,14 @@ export class AccountRunner {
     });
     try {
       let body: Buffer | null = null;
-      await session.fetchRaw(folderId, [backendId], async (_id, raw) => {
+      let internalDate: Date | undefined;
+      await session.fetchRaw(folderId, [backendId], async (_id, raw, info) => {
         body = raw;
+        internalDate = info?.internalDate;
       });
       await session.close();
       if (!body) throw new AdapterError('gone', 'message not delivered');
-      await store.storeBodies([{ contentId, raw: body }]);
+      await store.storeBodies([{ contentId, raw: body, internalDate }]);
       return body;
     } catch (err) {
       session.abort();
@@ -457,12 +459,12 @@ export class AccountRunner {
           }
         }
         pending = pending.filter((b) => !taken.has(b));
-        const got: Array<{ contentId: string; raw: Buffer }> = [];
+        const got: Array<{ contentId: string; raw: Buffer; internalDate?: Date }> = [];
         await session.fetchRaw(
           folderId,
           batch.map((b) => b.backendId),
-          async (id, raw) => {
-            for (const contentId of byId.get(id) ?? []) got.push({ contentId, raw });
+          async (id, raw, info) => {
+            for (const contentId of byId.get(id) ?? []) got.push({ contentId, raw, internalDate: info?.internalDate });
           },
         );
         await stored(STORES_IN_FLIGHT - 1);
@@ -476,7 +478,7 @@ export class AccountRunner {
     }
   }
 
-  private async storeFetched(got: Array<{ contentId: string; raw: Buffer }>): Promise<void> {
+  private async storeFetched(got: Array<{ contentId: string; raw: Buffer; internalDate?: Date }>): Promise<void> {
     const mismatched = await this.store.storeBodies(got);
     for (const m of mismatched) {
       if (m.headerDiffers) this.log.warn({ accountId: this.accountId, ...m }, 'sync: the body does not begin with the header fetched before it (clients may have seen that header)');
@@ -525,10 +527,12 @@ export class AccountRunner {
       }
       try {
         let body: Buffer | null = null;
-        await session.fetchRaw(d.folderId, [d.backendId], async (_id, raw) => {
+        let internalDate: Date | undefined;
+        await session.fetchRaw(d.folderId, [d.backendId], async (_id, raw, info) => {
           body = raw;
+          internalDate = info?.internalDate;
         });
-        await this.store.storeBodies([{ contentId: d.contentId, raw: body! }]);
+        await this.store.storeBodies([{ contentId: d.contentId, raw: body!, internalDate }]);
         d.resolve(body!);
       } catch (err) {
         d.reject(err);

@@ -18,13 +18,18 @@ describe('Gmail adapter: quota and OAuth', function () {
 
   it('paces a first sync under the per-user ceiling: slowed by the budget, never refused, nothing lost', async () => {
     const clock = new VirtualClock();
-    // A ceiling of 200 units a minute: 60 messages cost 300 units of metadata alone.
+    // A ceiling of 200 units a minute: 60 messages cost 300 units of bodies alone.
     fx = await gmailFixture({ clock, unitsPerMinute: 200, emulator: { now: clock.now, quota: { perUserPerMinute: 200 } } });
     const ids = Array.from({ length: 60 }, (_, i) => fx!.emu.state.deliver(GMAIL_USER, mime({ subject: `m${i}` })).id);
     const session = await fx.adapter.connect();
     const snap = await session.changes('INBOX', null);
     assert.equal(snap.kind, 'snapshot');
     assert.deepEqual(snap.kind === 'snapshot' ? snap.messages.map((m) => m.id) : [], ids);
+    let bodies = 0;
+    await session.fetchRaw('INBOX', ids, async () => {
+      bodies++;
+    });
+    assert.equal(bodies, ids.length, 'every body');
     const usage = fx.emu.state.quota.usage(GMAIL_USER);
     assert.equal(usage.refused, 0, 'the adapter stayed under the ceiling');
     assert.ok(clock.slept >= 60_000, `it waited for the quota window (slept ${clock.slept} ms)`);
