@@ -192,6 +192,12 @@ export interface MailStore {
    */
   getHeaderContent?(userId: string, contentId: string): Promise<HeaderContent | null>;
   /**
+   * The stored INTERNALDATE of a content's message: a backend message listed before its
+   * date was known (Gmail's first sync) gets it with its body, after the mailbox view
+   * read the stand-in. Optional; read by FETCH INTERNALDATE of such a message.
+   */
+  contentDate?(userId: string, contentId: string): Promise<Date | null>;
+  /**
    * \Recent (RFC 3501): claims every UID below `upToUid` not claimed by a session yet and
    * returns the first UID of the claimed range (the claim is [returned, upToUid)).
    */

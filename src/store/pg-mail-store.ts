@@ -285,6 +285,14 @@ export class PgMailStore implements MailStore, StoreMaintenance {
     return this.read((sql) => headerContent(sql, userId, contentId));
   }
 
+  contentDate(userId: string, contentId: string): Promise<Date | null> {
+    return this.read(async (sql) => {
+      if (!parseId(userId) || !parseId(contentId)) return null;
+      const [row] = await sql.rows<{ internal_date: Date }>('SELECT internal_date FROM mailbox_messages WHERE content_id = $1 AND user_id = $2 LIMIT 1', [contentId, userId]);
+      return row?.internal_date ?? null;
+    });
+  }
+
   getContentSummaries(userId: string, contentIds: string[]): Promise<Map<string, string>> {
     return this.read((sql) => summaries(sql, userId, contentIds));
   }

@@ -22,7 +22,8 @@ describe('Gmail: first sync lists first, bodies newest first', function () {
 
   before(async () => {
     emu = await startGmailEmulator({ users: [GMAIL_USER] });
-    server = await startSyncServer();
+    // An on-demand body waits for the fill's batch in progress (slowed below).
+    server = await startSyncServer({ sync: { bodyFetchTimeoutMs: 60000 } });
   });
   after(async () => {
     await client?.logout().catch(() => undefined);
@@ -74,6 +75,13 @@ describe('Gmail: first sync lists first, bodies newest first', function () {
       assert.equal(flags.get(uid)!.has('\\Seen'), i % 3 !== 0, `\\Seen of m${i}`);
       assert.equal(flags.get(uid)!.has('\\Flagged'), i % 7 === 0, `\\Flagged of m${i}`);
     });
+    // The oldest, its body not fetched yet: INTERNALDATE and RFC822.SIZE are Gmail's from
+    // the first look (the body is fetched for them), never the listing's stand-ins.
+    assert.ok((await uncached()).has(sent[0]!.id), 'the oldest body not fetched yet (the case under test)');
+    for await (const m of client.fetch(String(uids[0]), { uid: true, size: true, internalDate: true }, { uid: true })) {
+      assert.equal(m.size, sent[0]!.raw.length, 'RFC822.SIZE of the oldest before the fill reached it');
+      assert.equal(Math.floor(new Date(m.internalDate!).getTime() / 1000), Math.floor(sent[0]!.internalDate / 1000), 'INTERNALDATE of the oldest before the fill reached it');
+    }
     // The newest are readable (from the cache).
     const top = uids.slice(-5).join(',');
     for await (const m of client.fetch(top, { uid: true, source: true }, { uid: true })) {

@@ -103,6 +103,9 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
   // its header section when the store has that (POP3 TOP), without waiting for the body.
   const fromHeader = headerLoader(session, items);
   const wantsSize = items.some((i) => i.kind === 'rfc822Size');
+  // Listed before its body (size 0), a backend message may have a stand-in date too
+  // (Gmail's first sync): its body brings the real one, read after loading it.
+  const wantsDate = items.some((i) => i.kind === 'internalDate') && session.ctx.store.contentDate !== undefined;
   const opts: RenderOptions = { utf8: session.utf8, messageGlobal: session.rev2 };
   const userId = session.user!.id;
   const store = session.ctx.store;
@@ -116,7 +119,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
     const messages = batch.map((uid) => sel.message(uid)!);
     const summaries =
       needs.summary || needs.content ? await loadSummaries(store, userId, messages.map((m) => m.contentId)) : new Map<string, ContentSummary>();
-    const wantsRaw = (m: MailboxMessage) => needs.content || (needs.summary && !summaries.has(m.contentId)) || (wantsSize && m.size === 0);
+    const wantsRaw = (m: MailboxMessage) => needs.content || (needs.summary && !summaries.has(m.contentId)) || ((wantsSize || wantsDate) && m.size === 0);
     const load = (k: number): Promise<MessageContent | null> | null => {
       if (k >= messages.length || !wantsRaw(messages[k])) return null;
       const pending = fromHeader ? fromHeader(userId, messages[k].contentId) : store.getContent(userId, messages[k].contentId);
@@ -134,6 +137,7 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
       let raw: Buffer | null = null;
       let tree: MimePart | undefined;
       let size = message.size;
+      let date: Date | undefined;
       if (loading) {
         const content = await loading;
         if (!content) {
@@ -154,10 +158,12 @@ async function run(session: Session, args: FetchArgs, byUid: boolean): Promise<v
           );
         }
         if (needs.content) raw = content.raw;
+        if (wantsDate && message.size === 0 && !headerOnly) date = (await store.contentDate!(userId, message.contentId)) ?? undefined;
       }
       if (session.isClosed) return;
       const current = sel.message(message.uid) ?? message;
-      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: { ...current, flags: sel.flagsOf(current), size: current.size || size }, summary, raw, tree }, opts);
+      const shown = { ...current, flags: sel.flagsOf(current), size: current.size || size, ...(current.size === 0 && date ? { internalDate: date } : {}) };
+      const response = fetchResponse(seen.has(message.uid) ? withFlags : items, { seq: sel.seqOf(message.uid), message: shown, summary, raw, tree }, opts);
       if (response.unknownCte) unknownCte = true;
       if (response.chunks.length > 0) session.write(response.chunks);
     }
