@@ -10,7 +10,7 @@ import { loadMasterKey, MASTER_KEY_WARNING } from '../sync/credentials';
 import { addGmailAccount, type GmailAddOptions } from './gmail-account';
 import { addGraphAccount, type GraphAddOptions } from './graph-account';
 import { readStdin } from './users';
-import { verifyAndSave } from './save-account';
+import { savedLine, verifyAndSave } from './save-account';
 
 async function withSync<T>(work: (sync: PgBackendSync, masterKey: Buffer) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -92,6 +92,7 @@ export function accountCommands(program: Command): void {
     .option('--poll-interval <interval>', 'how often to poll, e.g. 60s, 5m', '60s')
     .option('--delete-on-expunge', 'EXPUNGE in INBOX deletes the message at the server (DELE)')
     .option('--label <label>', 'folder prefix for a secondary account (default: the primary account)')
+    .option('--replace <accountId>', 'give this existing account new credentials and settings (after "needs new credentials"); its mail, UIDs and flags stay')
     .option('--no-verify', 'do not log in to check the account before saving it')
     .option('--address <address>', 'gmail: the Gmail address (authorized with the device flow)')
     .option('--client-id <id>', 'gmail: Google OAuth client id (default $MEMGATE_GMAIL_CLIENT_ID)')
@@ -140,10 +141,10 @@ export function accountCommands(program: Command): void {
       };
       const credentials = { username: opts.username, password };
       const accountId = await verifyAndSave(
-        { user, kind: 'pop3', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'POP3 account' },
+        { user, kind: 'pop3', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'POP3 account', replace: opts.replace },
         withSync,
       );
-      process.stdout.write(`account ${accountId} added to ${user}; a running memgate starts syncing it within seconds\n`);
+      process.stdout.write(savedLine(accountId, user, opts.replace !== undefined));
     });
   account
     .command('list [user]')

@@ -8,9 +8,10 @@ import { AdapterError } from '../../adapters/contract';
 import { GOOGLE_API_ROOT, GOOGLE_DEVICE_CODE_URL, GOOGLE_TOKEN_URL } from '../../adapters/gmail/client';
 import { deviceAuthorization } from '../../adapters/gmail/oauth';
 import { parseServiceAccountKey } from '../../adapters/gmail/service-account';
-import { verifyAndSave, type WithSync } from './save-account';
+import { savedLine, verifyAndSave, type WithSync } from './save-account';
 
 export interface GmailAddOptions {
+  replace?: string;
   address?: string;
   clientId?: string;
   clientSecret?: string;
@@ -59,10 +60,10 @@ export async function addGmailAccount(user: string, opts: GmailAddOptions, pollI
   };
   const credentials = { refreshToken: tokens.refreshToken, clientSecret };
   const accountId = await verifyAndSave(
-    { user, kind: 'gmail', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'Gmail account' },
+    { user, kind: 'gmail', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'Gmail account', replace: opts.replace },
     withSync,
   );
-  process.stdout.write(`account ${accountId} (${address}) added to ${user}; a running memgate starts syncing it within seconds\n`);
+  process.stdout.write(savedLine(accountId, user, opts.replace !== undefined, address));
 }
 
 /** A Workspace user through a service account with domain-wide delegation. */
@@ -90,8 +91,8 @@ async function addServiceAccount(user: string, address: string, keyFile: string,
   };
   const credentials = { privateKey: key.privateKey, privateKeyId: key.privateKeyId };
   const accountId = await verifyAndSave(
-    { user, kind: 'gmail', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'Gmail account' },
+    { user, kind: 'gmail', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'Gmail account', replace: opts.replace },
     withSync,
   );
-  process.stdout.write(`account ${accountId} (${address}, as service account ${key.clientEmail}) added to ${user}; a running memgate starts syncing it within seconds\n`);
+  process.stdout.write(savedLine(accountId, user, opts.replace !== undefined, `${address}, as service account ${key.clientEmail}`));
 }

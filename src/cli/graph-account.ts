@@ -9,9 +9,10 @@ import { deviceCodeSignIn, graphSettings } from '../../adapters/graph';
 import { readCertificateCredential } from '../../adapters/graph/assertion';
 import { GraphApi } from '../../adapters/graph/client';
 import { readStdin } from './users';
-import { verifyAndSave, type WithSync } from './save-account';
+import { savedLine, verifyAndSave, type WithSync } from './save-account';
 
 export interface GraphAddOptions {
+  replace?: string;
   mailbox?: string;
   tenant?: string;
   clientId?: string;
@@ -66,8 +67,8 @@ export async function addGraphAccount(user: string, opts: GraphAddOptions, pollI
     credentials = { clientSecret: secret };
   }
   const accountId = await verifyAndSave(
-    { user, kind: 'graph', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'Graph mailbox' },
+    { user, kind: 'graph', label: opts.label ?? null, settings, credentials, verify: opts.verify, what: 'Graph mailbox', replace: opts.replace },
     withSync,
   );
-  process.stdout.write(`account ${accountId} added to ${user}; a running memgate starts syncing it within seconds\n`);
+  process.stdout.write(savedLine(accountId, user, opts.replace !== undefined));
 }

@@ -19,6 +19,8 @@ export interface NewAccount {
   verify: boolean;
   /** For the error text: "POP3 account", "Gmail account", "Graph mailbox". */
   what: string;
+  /** `--replace <id>`: new credentials and settings for this existing account (its mail stays). */
+  replace?: string;
 }
 
 /** Returns the new account's id. */
@@ -41,6 +43,13 @@ export async function verifyAndSave(account: NewAccount, withSync: WithSync): Pr
       adapter.dispose?.();
     }
   }
+  const replace = account.replace;
+  if (replace !== undefined) {
+    await withSync((sync, key) =>
+      sync.replaceAccount({ userName: account.user, accountId: replace, kind: account.kind, settings: account.settings, credentials: encryptCredentials(key, credentials) }),
+    );
+    return replace;
+  }
   const created = await withSync((sync, key) =>
     sync.addAccount({
       userName: account.user,
@@ -51,4 +60,12 @@ export async function verifyAndSave(account: NewAccount, withSync: WithSync): Pr
     }),
   );
   return created.accountId;
+}
+
+/** The line `account add` prints once the account is saved. */
+export function savedLine(accountId: string, user: string, replaced: boolean, detail = ''): string {
+  const what = `account ${accountId}${detail ? ` (${detail})` : ''}`;
+  return replaced
+    ? `${what}: new credentials and settings saved for ${user}; its mail stays, and a running memgate signs in again at its next poll\n`
+    : `${what} added to ${user}; a running memgate starts syncing it within seconds\n`;
 }

@@ -88,6 +88,24 @@ export async function insertBackendAccount(sql: Sql, a: NewBackendAccount): Prom
   return { accountId, userId: user.id };
 }
 
+/**
+ * Gives an existing account new settings and credentials (a grant revoked, a password
+ * changed): its mailboxes, UIDs, flags and cached bodies stay, and it is polled at once.
+ */
+export async function replaceBackendAccount(
+  sql: Sql,
+  a: { userName: string; accountId: string; kind: string; settings: Record<string, unknown>; credentials: Buffer },
+): Promise<void> {
+  const rows = await sql.rows<{ id: string; kind: string }>(
+    `SELECT a.id, a.kind FROM accounts a JOIN users u ON u.id = a.user_id WHERE a.id::text = $1 AND lower(u.name) = lower($2)`,
+    [a.accountId, a.userName],
+  );
+  if (rows.length === 0) throw new NotFoundError(`User ${a.userName} has no account ${a.accountId}`);
+  if (rows[0].kind !== a.kind) throw new CannotError(`Account ${a.accountId} is a ${rows[0].kind} account, not ${a.kind}`);
+  await sql.rows('UPDATE accounts SET settings = $2, credentials = $3 WHERE id = $1', [rows[0].id, a.settings, a.credentials]);
+  await sql.rows('UPDATE account_sync SET failures = 0, next_run_at = now() WHERE account_id = $1', [rows[0].id]);
+}
+
 export async function listBackendAccounts(sql: Sql, userName?: string): Promise<BackendAccountRow[]> {
   return sql.rows<BackendAccountRow>(
     `SELECT ${ACCOUNT_COLUMNS} FROM accounts a JOIN users u ON u.id = a.user_id JOIN account_sync s ON s.account_id = a.id

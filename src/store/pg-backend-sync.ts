@@ -8,6 +8,7 @@ import {
   backendAccount,
   deleteBackendAccount,
   insertBackendAccount,
+  replaceBackendAccount,
   listBackendAccounts,
   type AccountCounts,
   type BackendAccountRow,
@@ -35,6 +36,10 @@ export class PgBackendSync {
 
   addAccount(account: NewBackendAccount): Promise<{ accountId: string; userId: string }> {
     return this.tx((sql) => insertBackendAccount(sql, account));
+  }
+
+  replaceAccount(account: Parameters<typeof replaceBackendAccount>[1]): Promise<void> {
+    return this.tx((sql) => replaceBackendAccount(sql, account));
   }
 
   listAccounts(userName?: string): Promise<BackendAccountRow[]> {

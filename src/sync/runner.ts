@@ -44,7 +44,13 @@ interface Demand {
   reject: (err: unknown) => void;
 }
 
-function adapterFor(row: BackendAccountRow, adapters: Readonly<Record<string, AdapterFactory>>, masterKey: Buffer, store: PgBackendSync): BackendAdapter {
+function adapterFor(
+  row: BackendAccountRow,
+  adapters: Readonly<Record<string, AdapterFactory>>,
+  masterKey: Buffer,
+  store: PgBackendSync,
+  onSaved?: (sealed: Buffer) => void,
+): BackendAdapter {
   const factory = adapters[row.kind];
   if (!factory) throw new AdapterError('unsupported', `no adapter for ${row.kind} accounts in this build`);
   if (!row.credentials) throw new AdapterError('auth', 'account has no stored credentials');
@@ -53,8 +59,17 @@ function adapterFor(row: BackendAccountRow, adapters: Readonly<Record<string, Ad
     settings: row.settings,
     credentials: decryptCredentials(masterKey, row.credentials),
     // Rotated refresh tokens: stored (encrypted) before the adapter uses them.
-    saveCredentials: (credentials) => store.saveCredentials(row.id, encryptCredentials(masterKey, credentials)),
+    saveCredentials: async (credentials) => {
+      const sealed = encryptCredentials(masterKey, credentials);
+      await store.saveCredentials(row.id, sealed);
+      onSaved?.(sealed);
+    },
   });
+}
+
+/** What an adapter was built from: a change means new credentials or settings were stored. */
+function adapterSource(row: BackendAccountRow): string {
+  return `${row.credentials?.toString('base64') ?? ''}|${JSON.stringify(row.settings)}`;
 }
 
 /** Is a backend id in this session's listing? A folder left out of `listed` did not change. */
@@ -71,6 +86,8 @@ export class AccountRunner {
   private polling = false;
   private demand: Demand[] = [];
   private adapter: BackendAdapter | null = null;
+  /** What the adapter was built from (adapterSource), to notice credentials stored since. */
+  private adapterSource = '';
   private again = false;
   /** Push: a targeted poll is wanted after the current one, for these folders (or all). */
   private againPush = false;
@@ -118,7 +135,28 @@ export class AccountRunner {
     if (this.adapter) return this.adapter;
     const row = await this.store.account(this.accountId);
     if (!row) throw new AdapterError('gone', 'the account was removed');
-    this.adapter ??= adapterFor(row, this.adapters, this.masterKey, this.store);
+    return this.currentAdapter(row);
+  }
+
+  /**
+   * The adapter for the account as stored now. Rebuilt when the stored credentials or
+   * settings changed under it: a grant added again after "needs new credentials", or a
+   * refresh token rotated by another holder (the submission Sender, another process), so
+   * the account recovers without a restart. Its own rotations do not count as a change.
+   */
+  private currentAdapter(row: BackendAccountRow): BackendAdapter {
+    const source = adapterSource(row);
+    if (this.adapter && this.adapterSource !== source) {
+      this.log.info({ accountId: this.accountId }, 'sync: stored credentials or settings changed, signing in again');
+      this.adapter.dispose?.();
+      this.adapter = null;
+    }
+    if (!this.adapter) {
+      this.adapter = adapterFor(row, this.adapters, this.masterKey, this.store, (sealed) => {
+        this.adapterSource = adapterSource({ ...row, credentials: sealed });
+      });
+      this.adapterSource = source;
+    }
     return this.adapter;
   }
 
@@ -254,8 +292,7 @@ export class AccountRunner {
     let session: BackendSession | null = null;
     try {
       if (row.state === 'new') await this.store.setState(this.accountId, this.owner, { state: 'syncing', reason: 'first sync' });
-      this.adapter ??= adapterFor(row, this.adapters, this.masterKey, this.store);
-      const adapter = this.adapter;
+      const adapter = this.currentAdapter(row);
       const caps = adapter.capabilities;
       await this.store.setSyncCapabilities(this.accountId, caps.folders && caps.mirrorFolders === true, caps.serverFlags);
       session = await adapter.connect();

@@ -1,7 +1,7 @@
 // Graph sign-in (issue 4): `memgate account add <user> graph --device-code` through the real
 // CLI (prints the code and URL, waits for approval, saves the refresh token encrypted), a
 // wrong client secret saves nothing, app-only sign-in with a certificate (client assertion), rotated refresh tokens are stored, and a revoked grant
-// puts the account in "needs new credentials".
+// puts the account in "needs new credentials" until new credentials are stored (then it recovers, UIDs kept).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -129,6 +129,19 @@ describe('Graph sign-in', function () {
     const a = await h.server.sync.account(accountId);
     assert.match(a!.reason ?? '', /needs new credentials: .*invalid_grant/);
     // Meanwhile the cached mail is still there for IMAP.
-    assert.equal((await shadow(h, u, 'INBOX')).length, 2);
+    const before = await shadow(h, u, 'INBOX');
+    assert.equal(before.length, 2);
+
+    // The user signs in again and the new grant replaces the revoked one (what `account add
+    // --replace <id>` stores): the running engine signs in with it at its next poll, no
+    // restart, and every UID stays.
+    const api2 = new GraphApi(graphSettings(settings), {}, { connections: 0, commands: 0, bytesIn: 0, bytesOut: 0 });
+    const fresh = await deviceCodeSignIn(graphSettings(settings), api2.postForm, (p) => h.emu.auth.approveDeviceCode(p.userCode, mb), { intervalMs: 50 });
+    api2.dispose();
+    await h.server.sync.replaceAccount({ userName: 'erin', accountId, kind: 'graph', settings, credentials: encryptCredentials(key, { refreshToken: fresh.refreshToken, scope: fresh.scope }) });
+    h.emu.state.deliver(mb, mime('after the new grant'));
+    await eventually(async () => (await shadow(h, u, 'INBOX')).length === 3, 20000, 'synced with the new grant');
+    assert.equal((await h.server.sync.account(accountId))?.state, 'idle');
+    assert.deepEqual((await shadow(h, u, 'INBOX')).slice(0, 2).map((m) => m.uid), before.map((m) => m.uid));
   });
 });
