@@ -6,6 +6,8 @@ import type { MemoryReport } from './server-child';
 
 export interface ForkedMemgate {
   port: number;
+  /** Implicit TLS (self-signed certificate). */
+  tlsPort: number;
   submissionPort: number;
   /** The database it runs on: more memgate processes can join it (forkMemgate's databaseUrl). */
   databaseUrl: string;
@@ -68,12 +70,13 @@ export async function forkMemgate(users: Array<[string, string]>, options: ForkO
     });
     return Promise.race([p, exited]);
   };
-  const ready = await request<{ port: number; submissionPort: number; databaseUrl: string }>(
+  const ready = await request<{ port: number; tlsPort: number; submissionPort: number; databaseUrl: string }>(
     { type: 'start', users, ...options },
     'ready',
   );
   return {
     port: ready.port,
+    tlsPort: ready.tlsPort,
     submissionPort: ready.submissionPort,
     databaseUrl: ready.databaseUrl,
     child,

@@ -9,7 +9,7 @@
 //
 // IPC (times are epoch milliseconds with sub-millisecond precision, comparable across
 // processes: performance.timeOrigin + performance.now()):
-//   -> { type: 'open', targets: [{ port, count }], sourceAddresses, perAddress, user, password, concurrency }
+//   -> { type: 'open', targets: [{ port, count }], tls, sourceAddresses, perAddress, user, password, concurrency }
 //   <- { type: 'progress', opened }            every 1,000 connections
 //   <- { type: 'opened', ok, failed, firstFailure }
 //   -> { type: 'arm' }                         <- { type: 'armed', cpu }   forget earlier arrivals
@@ -17,11 +17,14 @@
 //   -> { type: 'collect' }                     <- { type: 'arrivals', times, missing, cpu, closed }
 //   -> { type: 'close' }                       <- { type: 'closed' }  then exit
 import net from 'node:net';
+import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 
 export interface OpenRequest {
   type: 'open';
   targets: Array<{ port: number; count: number }>;
+  /** Implicit TLS on the targets' ports (certificates not checked). */
+  tls: boolean;
   sourceAddresses: string[];
   perAddress: number;
   user: string;
@@ -61,9 +64,11 @@ class IdleConnection {
     private readonly onArrival: () => void,
   ) {}
 
-  static open(port: number, localAddress: string, login: string, onArrival: () => void): Promise<IdleConnection> {
+  static open(port: number, localAddress: string, useTls: boolean, login: string, onArrival: () => void): Promise<IdleConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+      const socket = useTls
+        ? tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress }), rejectUnauthorized: false })
+        : net.connect({ host: '127.0.0.1', port, localAddress });
       socket.setNoDelay(true);
       const conn = new IdleConnection(socket, login, onArrival);
       const timer = setTimeout(() => {
@@ -173,7 +178,7 @@ async function open(req: OpenRequest): Promise<void> {
     while (next < jobs.length) {
       const job = jobs[next++];
       try {
-        conns.push(await IdleConnection.open(job.port, job.address, login, onArrival));
+        conns.push(await IdleConnection.open(job.port, job.address, req.tls, login, onArrival));
       } catch (err) {
         failed++;
         firstFailure ||= String(err);

@@ -3,7 +3,7 @@
 // It starts the test server (fresh database on the embedded PostgreSQL), creates the
 // users asked for, and answers the parent over IPC:
 //   -> { type: 'start', users: [[name, password], ...], databaseUrl?, fastLogin?, settings? }
-//                                                          <- { type: 'ready', port, submissionPort, databaseUrl }
+//                                                          <- { type: 'ready', port, tlsPort, submissionPort, databaseUrl }
 //   -> { type: 'sending', user, addresses, relayPort, relay? } <- { type: 'sending' }
 //   -> { type: 'memory', gc: boolean }                     <- { type: 'memory', usage, sessions }
 //   -> { type: 'snapshot', path }                         <- { type: 'snapshot', path } (after gc)
@@ -130,7 +130,13 @@ process.on('message', (msg: Request) => {
           await server.addUser(name, password);
           if (msg.fastLogin) await cheapenPassword(server, name, password);
         }
-        send({ type: 'ready', port: server.port, submissionPort: server.memgate.submission.port, databaseUrl: server.databaseUrl });
+        send({
+          type: 'ready',
+          port: server.port,
+          tlsPort: server.tlsPort,
+          submissionPort: server.memgate.submission.port,
+          databaseUrl: server.databaseUrl,
+        });
       } else if (msg.type === 'sending') {
         // The user's primary account sends as these addresses through a relay on loopback.
         const user = (await server!.memgate.store.listUsers()).find((u) => u.name === msg.user);

@@ -160,6 +160,11 @@ export class SharedMailbox {
     this.sync().catch((err: unknown) => this.log_?.warn({ err, mailboxId: this.id }, 'IMAP: refreshing a selected mailbox failed'));
   }
 
+  /** The change that led to the latest snapshot (a session one change behind needs only this). */
+  get lastChange(): ChangeRecord | null {
+    return this.log.length > 0 ? this.log[this.log.length - 1] : null;
+  }
+
   /** Changes after `version`, oldest first; null when the log no longer reaches back that far. */
   changesSince(version: number): readonly ChangeRecord[] | null {
     const log = this.log;
@@ -185,7 +190,14 @@ export class SharedMailbox {
     this.latest = next;
     this.log.push(record);
     if (this.log.length > LOG_SIZE) this.log.splice(0, this.log.length - LOG_SIZE);
-    for (const w of this.watchers) w.snapshotChanged();
+    for (const w of this.watchers) {
+      try {
+        w.snapshotChanged();
+      } catch (err) {
+        // One session's bug must not keep the update from the others.
+        this.log_?.error({ err, mailboxId: this.id }, 'IMAP: announcing a mailbox change failed');
+      }
+    }
   }
 
   /**

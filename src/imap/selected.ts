@@ -227,13 +227,20 @@ export class SelectedMailbox implements MailboxWatcher {
     if (latest.version === this.syncedTo && !(allowExpunge && this.doomed)) return this.finish(updates, latest);
 
     // What changed since the snapshot this view took in last: the log, or a full comparison.
-    let expunged: Iterable<number>;
-    let changed: Iterable<number>;
-    const records = latest.version === this.syncedTo ? [] : this.shared.changesSince(this.syncedTo);
-    if (records) {
-      expunged = records.length === 1 ? records[0].expunged : records.flatMap((r) => r.expunged);
-      changed = records.length === 1 ? records[0].changed : new Set(records.flatMap((r) => r.changed));
-    } else ({ expunged, changed } = compare(view, latest));
+    let expunged: Iterable<number> = EMPTY;
+    let changed: Iterable<number> = EMPTY;
+    const lastChange = this.shared.lastChange;
+    if (latest.version === this.syncedTo) {
+      // Nothing new: only held expunges to announce.
+    } else if (latest.version === this.syncedTo + 1 && lastChange?.version === latest.version) {
+      ({ expunged, changed } = lastChange);
+    } else {
+      const records = this.shared.changesSince(this.syncedTo);
+      if (records) {
+        expunged = records.flatMap((r) => r.expunged);
+        changed = new Set(records.flatMap((r) => r.changed));
+      } else ({ expunged, changed } = compare(view, latest));
+    }
 
     const heldBefore = this.doomed !== null;
     for (const uid of expunged) if (view.indexOf(uid) >= 0) (this.doomed ??= new Set()).add(uid);
