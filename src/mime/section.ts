@@ -5,6 +5,7 @@
 // N contains a message: N.HEADER / N.TEXT are its header and body, N.1... are its parts.
 // Like Dovecot 2.3, message/global is not descended into unless the caller asks for it.
 
+import { decodedBody } from './binary';
 import libbase64 from 'libbase64';
 import libqp from 'libqp';
 import { HeaderField } from './headers';
@@ -106,18 +107,18 @@ export type DecodedSection = { bytes: Buffer } | { error: 'UNKNOWN-CTE' };
  * BINARY[section] (RFC 3516 4.2): the part's body with its Content-Transfer-Encoding
  * removed. [] is the whole message (a message's top level has no CTE of its own to remove
  * unless it is a single part: then, as for [1], the body is decoded). Multipart and message
- * parts are returned as they are (their CTE must be an identity one, RFC 2046 5.1, 5.2.1).
+ * parts (whose own CTE must be an identity one, RFC 2046 5.1, 5.2.1) come with the leaves
+ * inside them decoded.
  */
 export function decodedSection(raw: Buffer, root: MimePart, part: number[], opts: SectionOptions = {}): DecodedSection | null {
   if (part.length === 0) return { bytes: raw.subarray(0, raw.length) };
   const node = findPart(root, part, opts);
   if (node === null) return null;
-  const body = raw.subarray(node.headerEnd, node.bodyEnd);
-  if (isMultipart(node) || embeddedMessage(node, opts) !== undefined) return { bytes: body };
-  // The mechanism as written, not part.encoding (which falls back to 7bit for junk such as
-  // "quoted printable"): decoding junk as 7bit would hand the client undecoded data.
-  const field = node.headers.find((h) => h.name.toLowerCase() === 'content-transfer-encoding');
-  return decodeBody(body, field === undefined ? '7bit' : field.value.replace(/\([^)]*\)/g, '').trim());
+  // A multipart or message part keeps its structure with every leaf inside decoded (and
+  // its CTE field saying binary), as Dovecot answers; a leaf is decoded by the mechanism as
+  // written, not part.encoding (which falls back to 7bit for junk such as "quoted printable").
+  if (node.message !== undefined && embeddedMessage(node, opts) === undefined) return { bytes: raw.subarray(node.headerEnd, node.bodyEnd) };
+  return decodedBody(raw, node);
 }
 
 /** BINARY.SIZE[section]: the decoded length, or the same error / null as decodedSection. */

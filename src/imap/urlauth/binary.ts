@@ -1,8 +1,8 @@
 // Extended URLFETCH (RFC 5524, capability URLAUTH=BINARY): for a URL sent as
 // `("url" param...)` the server answers parenthesized metadata items instead of one string:
 //   BODYPARTSTRUCTURE  the structure of the part the URL names (the `body` of BODYSTRUCTURE);
-//                      with BINARY also asked for, a leaf part shows the decoded form
-//                      (encoding "binary", the decoded size and lines), as the data comes
+//                      with BINARY also asked for, the sizes and lines are those of the
+//                      decoded data and the encodings stay as declared (as Dovecot)
 //   BINARY             the part with its Content-Transfer-Encoding removed (RFC 3516 4.2):
 //                      literal8 when it holds NUL, NIL when it cannot be decoded
 //   BODY               the part as stored (what plain URLFETCH gives)
@@ -30,6 +30,24 @@ function range(bytes: Buffer, partial: ResolvedUrl['partial']): Buffer {
 }
 
 /**
+ * The structure of a part as its BINARY data comes (RFC 5524 with Dovecot as reference):
+ * sizes and line counts of the decoded data, the encodings as the part declares them. The
+ * part's MIME header with its decoded body is parsed again, and each part of that copy
+ * takes the encoding of the part it came from.
+ */
+function decodedShape(raw: Buffer, node: MimePart, decoded: Buffer): { raw: Buffer; part: MimePart } {
+  const copy = Buffer.concat([raw.subarray(node.headerStart, node.headerEnd), decoded]);
+  const part = parseMessage(copy);
+  const keep = (from: MimePart, to: MimePart): void => {
+    to.encoding = from.encoding;
+    if (from.message && to.message) keep(from.message, to.message);
+    from.children.forEach((c, i) => to.children[i] && keep(c, to.children[i]));
+  };
+  keep(node, part);
+  return { raw: copy, part };
+}
+
+/**
  * The metadata items for one resolved URL, in the order BODYPARTSTRUCTURE, BINARY, BODY;
  * null when a structure is asked for a section that is not a body part (HEADER, TEXT,
  * MIME: the grammar has no NIL for it), which answers the URL with NIL.
@@ -48,12 +66,12 @@ export function urlMetadata(resolved: ResolvedUrl, params: readonly UrlFetchPara
     switch (param) {
       case 'BODYPARTSTRUCTURE': {
         if (!isPart || !node) return null;
-        const leaf = node.contentType.type.toLowerCase() !== 'multipart' && node.message === undefined;
-        const shown =
-          params.includes('BINARY') && binary && leaf && spec.part.length > 0
-            ? { ...node, encoding: 'binary', bodySize: binary.length, bodyLines: lineCount(binary) }
-            : node;
-        items.push(['BODYPARTSTRUCTURE', bodyStructure(resolved.message, shown, true, { utf8 })]);
+        if (params.includes('BINARY') && binary && spec.part.length > 0) {
+          const shown = decodedShape(resolved.message, node, binary);
+          items.push(['BODYPARTSTRUCTURE', bodyStructure(shown.raw, shown.part, true, { utf8 })]);
+        } else {
+          items.push(['BODYPARTSTRUCTURE', bodyStructure(resolved.message, node, true, { utf8 })]);
+        }
         break;
       }
       case 'BINARY': {
@@ -66,5 +84,6 @@ export function urlMetadata(resolved: ResolvedUrl, params: readonly UrlFetchPara
         break;
     }
   }
-  return items;
+  // One parenthesized list of all the items asked for, as RFC 5524 shows and Dovecot answers.
+  return [items.flat()];
 }

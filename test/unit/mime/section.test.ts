@@ -113,4 +113,27 @@ describe('mime/section: BINARY[section] (RFC 3516)', () => {
     const all = decodedSection(raw, root, []);
     assert.ok(all && 'bytes' in all && all.bytes.equals(raw));
   });
+
+  it('a message or multipart part keeps its bytes with every leaf inside decoded and marked binary (Dovecot)', () => {
+    const nested = crlf(
+      'From: a@b\nContent-Type: multipart/mixed; boundary=x\n\npro\n--x\nContent-Type: message/rfc822\n\n' +
+        'Subject: in\nContent-Type: multipart/alternative; boundary=y\n\nprologue\n--y\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQ=\n' +
+        '--y\nContent-Transfer-Encoding: Quoted-Printable\nX-After: kept\n\na=3Db\n--y--\nepilogue\n--x--\n',
+    );
+    const tree = parseMessage(nested);
+    const inner = crlf(
+      'Subject: in\nContent-Type: multipart/alternative; boundary=y\n\nprologue\n--y\nContent-Type: text/plain\nContent-Transfer-Encoding: binary\n\nhello world\n' +
+        '--y\nContent-Transfer-Encoding: binary\nX-After: kept\n\na=b\n--y--\nepilogue',
+    );
+    const asMessage = decodedSection(nested, tree, [1]);
+    assert.ok(asMessage && 'bytes' in asMessage);
+    assert.equal(asMessage.bytes.toString('latin1'), inner.toString('latin1'));
+    assert.deepEqual(decodedSection(nested, tree, [1, 1]), { bytes: Buffer.from('hello world') });
+    assert.deepEqual(decodedSection(nested, tree, [1, 2]), { bytes: Buffer.from('a=b') });
+    // A multipart part without encoded leaves comes as stored.
+    const alt = decodedSection(MIXED, parseMessage(MIXED), [3]);
+    assert.ok(alt && 'bytes' in alt);
+    assert.equal(alt.bytes.toString('latin1'), sectionBytes(MIXED, parseMessage(MIXED), { part: [3] })!.toString('latin1'));
+    assert.deepEqual(decodedSize(nested, tree, [1]), { size: inner.length });
+  });
 });

@@ -1,0 +1,56 @@
+// The decoded form of a MIME entity for BINARY (RFC 3516) and URLFETCH BINARY (RFC 5524):
+// a leaf loses its Content-Transfer-Encoding; a multipart or an encapsulated message keeps
+// its own bytes (prologue, boundaries, headers) with every leaf inside decoded and its
+// Content-Transfer-Encoding field saying "binary", as Dovecot answers.
+import { isMessagePart, type MimePart } from './parse';
+import { decodeBody, type DecodedSection } from './section';
+
+const CTE = 'content-transfer-encoding';
+
+/** The mechanism as written (not part.encoding, which falls back to 7bit for junk). */
+function writtenEncoding(part: MimePart): string {
+  const field = part.headers.find((h) => h.name.toLowerCase() === CTE);
+  return field === undefined ? '7bit' : field.value.replace(/\([^)]*\)/g, '').trim();
+}
+
+function isIdentity(encoding: string): boolean {
+  return ['7bit', '8bit', 'binary'].includes(encoding.toLowerCase());
+}
+
+/** The part's body decoded; inner leaves of multiparts and messages decoded in place. */
+export function decodedBody(raw: Buffer, part: MimePart): DecodedSection {
+  const children = isMessagePart(part) ? [part.message] : part.children;
+  if (children.length === 0) return decodeBody(raw.subarray(part.headerEnd, part.bodyEnd), writtenEncoding(part));
+  const out: Buffer[] = [];
+  let at = part.headerEnd;
+  for (const child of children) {
+    const entity = decodedEntity(raw, child);
+    if ('error' in entity) return entity;
+    out.push(raw.subarray(at, child.headerStart), entity.bytes);
+    at = child.bodyEnd;
+  }
+  out.push(raw.subarray(at, part.bodyEnd));
+  return { bytes: Buffer.concat(out) };
+}
+
+/** Header and body of a part, decoded: an encoded leaf's CTE field is rewritten to binary. */
+function decodedEntity(raw: Buffer, part: MimePart): DecodedSection {
+  const body = decodedBody(raw, part);
+  if ('error' in body) return body;
+  const field = part.headers.find((h) => h.name.toLowerCase() === CTE);
+  const leaf = !isMessagePart(part) && part.children.length === 0;
+  if (!leaf || field === undefined || isIdentity(writtenEncoding(part))) {
+    return { bytes: Buffer.concat([raw.subarray(part.headerStart, part.headerEnd), body.bytes]) };
+  }
+  // Keep the field's own line end: only its name and value are replaced.
+  const text = raw.subarray(field.start, field.end).toString('latin1');
+  const ending = /\r?\n$/.exec(text)?.[0] ?? '';
+  return {
+    bytes: Buffer.concat([
+      raw.subarray(part.headerStart, field.start),
+      Buffer.from(`Content-Transfer-Encoding: binary${ending}`, 'latin1'),
+      raw.subarray(field.end, part.headerEnd),
+      body.bytes,
+    ]),
+  };
+}
