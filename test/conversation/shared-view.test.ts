@@ -1,25 +1,14 @@
 // Many sessions on one mailbox share one view of it (src/imap/mailbox-view.ts): each still
 // gets its own, correct updates, and a mailbox deleted under a session does not wedge it.
 import assert from 'node:assert/strict';
-import { RawClient } from '../support/raw-client';
-import { startTestServer, type TestServer } from '../support/server';
+import type { RawClient } from '../support/raw-client';
+import { serverWithUser } from '../support/logged-in';
 
 const MESSAGE = 'Subject: shared\r\n\r\nshared view\r\n';
 
 describe('sessions sharing one mailbox view', function () {
-  let server: TestServer;
-  let creds: { user: string; password: string };
-  before(async () => {
-    server = await startTestServer();
-    creds = await server.addUser();
-  });
-  after(async () => server?.stop());
-
-  async function login(): Promise<RawClient> {
-    const c = await RawClient.connect(server.port, { keepRecent: true });
-    await c.command('l', `LOGIN ${creds.user} ${creds.password}`);
-    return c;
-  }
+  const env = serverWithUser();
+  const login = () => env.login({ keepRecent: true });
 
   it('pushes one arrival to 20 IDLE sessions, each with its own EXISTS, one of them \\Recent', async () => {
     const actor = await login();
