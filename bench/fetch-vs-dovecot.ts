@@ -20,6 +20,7 @@ import { startDovecot, dovecotAvailable, type DovecotInstance } from '../test/su
 import { ImapConn } from './lib/imap-conn';
 import { makeMessage } from './lib/messages';
 import { forkMemgate, machineInfo, mb, pool, type ForkedMemgate } from './lib/harness';
+import { runBench } from './lib/run';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 10000);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 64);
@@ -163,10 +164,4 @@ async function main(): Promise<void> {
   console.log('\n' + report(results));
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -16,6 +16,7 @@ import { mochaHooks } from '../test/support/setup';
 import { startSyncServer } from '../test/sync/helpers';
 import { machineInfo } from './lib/harness';
 import { makeMessage } from './lib/messages';
+import { runBench } from './lib/run';
 
 const N = Number(process.env.BENCH_GMAIL_N ?? 10000);
 const GOOGLE_UNITS_PER_MINUTE = 15000;
@@ -99,10 +100,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

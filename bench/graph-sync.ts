@@ -23,6 +23,7 @@ import { mochaHooks } from '../test/support/setup';
 import { graphUser, startGraphHarness } from '../test/adapters/graph-helpers';
 import { machineInfo } from './lib/harness';
 import { makeMessage } from './lib/messages';
+import { runBench } from './lib/run';
 
 const N = Number(process.env.BENCH_GRAPH_N ?? 10000);
 const SPEEDUP = Number(process.env.BENCH_GRAPH_SPEEDUP ?? 10);
@@ -101,10 +102,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

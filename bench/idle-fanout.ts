@@ -37,6 +37,7 @@ import { makeMessage } from './lib/messages';
 import { forkMemgate, machineInfo, mb, ms, percentile, type ForkedMemgate } from './lib/harness';
 import type { MemoryReport } from './lib/server-child';
 import { now, type Arrivals, type ClientRequest } from './lib/idle-clients';
+import { runBench } from './lib/run';
 
 const C = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 5000);
 const SERVERS = Number(process.env.BENCH_IDLE_SERVERS ?? Math.max(1, Math.ceil(C / 16_000)));
@@ -332,10 +333,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -14,6 +14,7 @@ import { dovecotAvailable, startDovecot } from '../test/support/dovecot';
 import { startSyncServer } from '../test/sync/helpers';
 import { machineInfo } from './lib/harness';
 import { makeMessage } from './lib/messages';
+import { runBench } from './lib/run';
 
 const N = Number(process.env.BENCH_POP3_N ?? 10000);
 /**
@@ -120,10 +121,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

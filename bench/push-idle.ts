@@ -25,6 +25,7 @@ import { graphUser, type GraphUser } from '../test/adapters/graph-helpers';
 import { startSyncServer, type SyncServer } from '../test/sync/helpers';
 import { quiet, subscribed } from '../test/sync/push-helpers';
 import { machineInfo } from './lib/harness';
+import { runBench } from './lib/run';
 
 const K = Number(process.env.BENCH_PUSH_K ?? 120);
 const WINDOW_S = 3600 / K;
@@ -195,10 +196,4 @@ async function main(): Promise<void> {
   await mochaHooks.afterAll();
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);
