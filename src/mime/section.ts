@@ -118,7 +118,7 @@ export function decodedSection(raw: Buffer, root: MimePart, part: number[], opts
   // its CTE field saying binary), as Dovecot answers; a leaf is decoded by the mechanism as
   // written, not part.encoding (which falls back to 7bit for junk such as "quoted printable").
   if (node.message !== undefined && embeddedMessage(node, opts) === undefined) return { bytes: raw.subarray(node.headerEnd, node.bodyEnd) };
-  return decodedBody(raw, node);
+  return decodedBody(raw, node, opts);
 }
 
 /** BINARY.SIZE[section]: the decoded length, or the same error / null as decodedSection. */
